@@ -1,0 +1,200 @@
+"""The texture generator: a fully convolutional network over a spatial latent field.
+
+Every spatial op pads circularly and upsamples by nearest neighbour, so the network is exactly
+shift-equivariant on a periodic field: G(tile(z)) == tile(G(z)). That single property gives
+seamless textures, arbitrary output sizes and exact tiled (bounded-memory) generation.
+
+This module is pure PyTorch; it never imports bpy, so the trainer trains the very code that ships.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Architecture of a generator; stored in every model file and enough to rebuild it."""
+
+    out_channels: int = 3
+    local_dim: int = 16  # i.i.d. noise channels per latent cell: local variation
+    global_dim: int = 32  # one code per seed broadcast over the field: the texture's identity
+    # Channels at the latent resolution, then after each ×2 upsampling. Wide where pixels are
+    # few, thin where they are many: that is where the compute per output pixel goes.
+    widths: tuple[int, ...] = (256, 192, 128, 64, 24, 12)
+    # Extra 3×3 convs at the low-resolution levels (index = level), where they cost little.
+    extra_convs: tuple[int, ...] = (1, 1, 1, 0, 0, 0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        object.__setattr__(self, "extra_convs", tuple(int(n) for n in self.extra_convs))
+        if len(self.widths) < 1 or any(w < 1 for w in self.widths):
+            raise ValueError(f"widths must be positive channel counts, got {self.widths}")
+        if len(self.extra_convs) != len(self.widths):
+            raise ValueError("extra_convs needs one entry per level (same length as widths)")
+        if min(self.out_channels, self.local_dim + self.global_dim) < 1:
+            raise ValueError("out_channels and local_dim + global_dim must be at least 1")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.local_dim + self.global_dim
+
+    @property
+    def upsampling(self) -> int:
+        """Output pixels per latent cell along each axis."""
+        return 2 ** (len(self.widths) - 1)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GeneratorConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown generator config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+def circular_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A 'same' convolution that wraps around the borders instead of zero-padding them."""
+    pad = conv.kernel_size[0] // 2
+    if pad:
+        x = F.pad(x, (pad, pad, pad, pad), mode="circular")
+    return conv(x)
+
+
+class PixelNorm(nn.Module):
+    """Normalises each pixel's feature vector; purely local, so tiles and wrap-around agree."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+class ConvBlock(nn.Module):
+    """[nearest ×2 upsampling] → circular 3×3 conv → LeakyReLU → PixelNorm."""
+
+    def __init__(self, in_ch: int, out_ch: int, upsample: bool):
+        super().__init__()
+        self.upsample = upsample
+        self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=0)
+        self.norm = PixelNorm()
+        self._phase_weight: torch.Tensor | None = None  # cache for the fused inference path
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            if not self.training and not torch.is_grad_enabled():
+                x = self._fused_upsample_conv(x)
+            else:
+                x = circular_conv(F.interpolate(x, scale_factor=2, mode="nearest"), self.conv)
+        else:
+            x = circular_conv(x, self.conv)
+        return self.norm(F.leaky_relu(x, 0.2))
+
+    def _fused_upsample_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """nearest-×2 then 3×3 conv, computed at the low resolution.
+
+        Each of the four output phases (row parity a, column parity b) of conv3x3(up2(x)) sees
+        only a 2×2 window of x with summed taps, so one low-resolution 3×3 conv with 4·C_out
+        channels (zeros where a phase does not reach) followed by pixel_shuffle gives the same
+        result, and never materialises the 4× larger upsampled input. Exact in real arithmetic.
+        """
+        weight = self._phase_weight
+        if weight is None or weight.device != x.device or weight.dtype != x.dtype:
+            weight = _phase_kernels(self.conv.weight.detach()).to(x.device, x.dtype)
+            self._phase_weight = weight
+        bias = self.conv.bias.detach().to(x.dtype).repeat_interleave(4)
+        y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), weight, bias)
+        return F.pixel_shuffle(y, 2)
+
+    def train(self, mode: bool = True) -> "ConvBlock":
+        self._phase_weight = None  # weights may change while training
+        return super().train(mode)
+
+
+def _phase_kernels(w: torch.Tensor) -> torch.Tensor:
+    """(C_out, C_in, 3, 3) kernel of conv∘up2 → (4·C_out, C_in, 3, 3) low-resolution kernels.
+
+    Along one axis, output phase 0 reads low-res offsets {-1: w0, 0: w1+w2} and phase 1 reads
+    {0: w0+w1, +1: w2}; the 2-D phase kernel is the outer combination of both axes.
+    """
+    c_out, c_in = w.shape[:2]
+    # mix[a] maps the 3 original taps to 3 low-res offsets (-1, 0, +1) for phase a.
+    mix = w.new_tensor([[[1, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+    phases = torch.einsum("aij,bkl,ocjl->ocabik", mix, mix, w)  # (o, c, a, b, 3, 3)
+    return phases.permute(0, 2, 3, 1, 4, 5).reshape(c_out * 4, c_in, 3, 3)
+
+
+class Generator(nn.Module):
+    """Latent field (N, latent_dim, h, w) → texture (N, out_channels, h·f, w·f) in [-1, 1]."""
+
+    def __init__(self, config: GeneratorConfig):
+        super().__init__()
+        self.config = config
+        widths = config.widths
+        levels = []
+        for level, width in enumerate(widths):
+            in_ch = config.latent_dim if level == 0 else widths[level - 1]
+            blocks = [ConvBlock(in_ch, width, upsample=level > 0)]
+            blocks += [ConvBlock(width, width, upsample=False) for _ in range(config.extra_convs[level])]
+            levels.append(nn.Sequential(*blocks))
+        self.levels = nn.ModuleList(levels)
+        self.to_output = nn.Conv2d(widths[-1], config.out_channels, 3, padding=0)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(z, len(self.levels)), len(self.levels))
+
+    def trunk(self, z: torch.Tensor, split: int) -> torch.Tensor:
+        """Runs levels [0, split): the cheap low-resolution part."""
+        x = z
+        for level in self.levels[:split]:
+            x = level(x)
+        return x
+
+    def head(self, x: torch.Tensor, split: int) -> torch.Tensor:
+        """Runs levels [split, end) and the output conv: (N, C, h, w) → (N, out, h·s, w·s)."""
+        for level in self.levels[split:]:
+            x = level(x)
+        return torch.tanh(circular_conv(x, self.to_output))
+
+    def head_halo(self, split: int) -> int:
+        """Pixels at level `split-1`'s resolution that the head's output depends on beyond a tile.
+
+        Each 3×3 conv at scale s (relative to the split level) reaches 1/s pixels further; a tile
+        fed with this many extra pixels on each side has an exact interior.
+        """
+        reach = 0.0
+        scale = 1
+        for level in range(split, len(self.levels)):
+            scale *= 2 if level > 0 else 1
+            reach += (1 + self.config.extra_convs[level]) / scale
+        reach += 1 / scale  # the output conv
+        return math.ceil(reach + 1e-9) + 1  # +1: nearest upsampling aligns to whole pixels
+
+    def head_scale(self, split: int) -> int:
+        """Output pixels per pixel of level `split-1`."""
+        return 2 ** sum(1 for level in range(split, len(self.levels)) if level > 0)
+
+    def flops_per_output_pixel(self) -> float:
+        """Multiply-adds ×2 per output pixel of the inference path (fused upsampling counted)."""
+        f = self.config.upsampling
+        total = 0.0
+        for level, blocks in enumerate(self.levels):
+            pixels_per_out = (2**level / f) ** 2  # this level's pixels per output pixel
+            for block in blocks:
+                conv = block.conv
+                macs = conv.in_channels * conv.out_channels * 9
+                if block.upsample:  # fused: a 3×3 conv with 4·C_out at the lower resolution
+                    macs *= 4
+                    pixels = pixels_per_out / 4
+                else:
+                    pixels = pixels_per_out
+                total += 2 * macs * pixels
+        out = self.to_output
+        total += 2 * out.in_channels * out.out_channels * 9
+        return total

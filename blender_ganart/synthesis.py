@@ -1,0 +1,106 @@
+"""seed + options → texture: the one function the add-on, the trainer's samples and scripts call."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .devices import resolve_device
+from .errors import SynthesisOptionsError
+from .latent import latent_field
+from .model_file import LoadedModel
+from .network import Generator
+from .render import DEFAULT_TILE, Progress, ShouldCancel, periodic_resize, render
+from .seeds import parse_seed
+
+MIN_SIZE = 16
+MAX_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Everything besides the model that decides a texture's pixels (the device does not)."""
+
+    seed: int | str = 0
+    width: int = 1024
+    height: int = 1024
+    tileable: bool = True
+    variation: float = 1.0  # scale of the local noise: 0 = uniform detail, 1 = as trained
+    truncation: float = 1.0  # pull of the global code toward the average texture (1 = none)
+
+    def validated(self) -> "SynthesisOptions":
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SynthesisOptionsError(f"{name} must be a whole number of pixels, got {value!r}")
+            if not MIN_SIZE <= value <= MAX_SIZE:
+                raise SynthesisOptionsError(
+                    f"{name} {value} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
+                )
+        for name in ("variation", "truncation"):
+            value = float(getattr(self, name))
+            if not math.isfinite(value) or not 0.0 <= value <= 4.0:
+                raise SynthesisOptionsError(f"{name} must be between 0 and 4, got {value}")
+        try:
+            seed = parse_seed(self.seed)
+        except (TypeError, ValueError) as exc:
+            raise SynthesisOptionsError(str(exc)) from None
+        return SynthesisOptions(seed, self.width, self.height, bool(self.tileable),
+                                float(self.variation), float(self.truncation))
+
+
+def output_bytes(width: int, height: int, channels: int) -> int:
+    """Memory the finished float32 texture needs; callers refuse sizes before allocating."""
+    return width * height * channels * 4
+
+
+def synthesize(
+    model: LoadedModel | Generator,
+    seed: int | str = 0,
+    width: int = 1024,
+    height: int = 1024,
+    tileable: bool = True,
+    variation: float = 1.0,
+    truncation: float = 1.0,
+    device: str | torch.device = "auto",
+    tile: int = DEFAULT_TILE,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> np.ndarray:
+    """Returns the texture as a float32 (height, width, channels) array in [0, 1].
+
+    Rows run top to bottom. With tileable on, the texture wraps around seamlessly; with it off,
+    the texture is cut from the middle of a larger field so no edge sees its opposite edge.
+    Raises SynthesisOptionsError for impossible options and Cancelled if should_cancel() says so.
+    """
+    opts = SynthesisOptions(seed, width, height, tileable, variation, truncation).validated()
+    generator = model.generator if isinstance(model, LoadedModel) else model
+    config = generator.config
+    f = config.upsampling
+    dev = resolve_device(device)
+
+    if opts.tileable:
+        cells_h, cells_w = max(1, round(opts.height / f)), max(1, round(opts.width / f))
+        origin, margin = (0, 0), 0
+    else:
+        # Enough extra cells that the wrap-around of the circular padding never reaches the crop.
+        margin = generator.head_halo(0)
+        cells_h, cells_w = math.ceil(opts.height / f) + 2 * margin, math.ceil(opts.width / f) + 2 * margin
+        origin = (-margin, -margin)
+    field = latent_field(config, opts.seed, cells_h, cells_w, origin, opts.variation, opts.truncation)
+    texture = render(generator, field, dev, tile=tile, progress=progress, should_cancel=should_cancel)
+
+    if opts.tileable:
+        texture = periodic_resize(texture, opts.height, opts.width)
+    else:
+        top = left = margin * f
+        texture = texture[top : top + opts.height, left : left + opts.width]
+    # [-1, 1] → [0, 1], in place on the one full-size buffer.
+    texture = np.ascontiguousarray(texture)
+    texture += 1.0
+    texture *= 0.5
+    np.clip(texture, 0.0, 1.0, out=texture)
+    return texture

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs on a fresh machine with Python 3.11: a virtual environment
+# in .venv with PyTorch (CPU wheel, pinned), the bpy module, and the project itself (editable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (the bpy module needs it)"'
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
+# torch is pinned: an unpinned torch pulls several GB of CUDA packages.
+$PIP install "torch==2.13.0"
+$PIP install -e ".[test,blender]"
