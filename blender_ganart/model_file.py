@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -125,23 +126,29 @@ def _read_payload(path: Path) -> object:
         raise ModelFileError(f"Model path is not a file: {path}")
     if path.stat().st_size == 0:
         raise ModelFileError(f"'{path.name}' is empty (0 bytes); it is not a model file.")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith(b"PK"):
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(f"'{path.name}' is truncated or damaged (its archive index is missing).")
+    elif not head.startswith(b"\x80"):  # neither torch's zip container nor a pickle
+        raise ModelFileError(f"'{path.name}' is not a model file (it is some other kind of file).")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         # weights_only refused a global: the file wants to build objects or call code.
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
         raise ModelFileError(
-            f"'{path.name}' was refused: it contains code or objects that a model file must not "
-            f"have, so it was not loaded ({_first_line(exc)})."
+            f"'{path.name}' was refused: it asks to run code or build objects{what}, which a model "
+            f"file must never do, so nothing from it was run."
         ) from None
     except (EOFError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"'{path.name}' is truncated or damaged ({_first_line(exc)}).") from None
-    except RuntimeError as exc:
-        text = str(exc)
-        if any(s in text for s in ("failed finding central directory", "PytorchStreamReader", "unexpected EOF")):
-            raise ModelFileError(f"'{path.name}' is truncated or damaged, or not a model file.") from None
-        raise ModelFileError(f"'{path.name}' could not be read as a model file: {_first_line(exc)}") from None
-    except (OSError, ValueError, TypeError, AttributeError, ImportError) as exc:
-        raise ModelFileError(f"'{path.name}' is not a model file: {_first_line(exc)}") from None
+    except (RuntimeError, OSError, ValueError, TypeError, AttributeError, ImportError) as exc:
+        raise ModelFileError(
+            f"'{path.name}' is damaged or not a model file ({_first_line(exc)})."
+        ) from None
 
 
 def _check_state(where: str, generator: Generator, state: object) -> None:

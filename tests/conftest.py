@@ -1,0 +1,49 @@
+"""Shared fixtures: small real generators and real model files written to temporary folders."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    from blender_ganart.network import GeneratorConfig
+
+    # Three levels (4 px per latent cell) keep tests fast while exercising every code path.
+    return GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 16, 8), extra_convs=(1, 1, 0))
+
+
+@pytest.fixture(scope="session")
+def small_generator(small_config):
+    import torch
+
+    from blender_ganart.network import Generator
+
+    torch.manual_seed(1234)
+    return Generator(small_config).eval()
+
+
+@pytest.fixture(scope="session")
+def default_generator():
+    import torch
+
+    from blender_ganart.network import Generator, GeneratorConfig
+
+    torch.manual_seed(99)
+    return Generator(GeneratorConfig()).eval()
+
+
+@pytest.fixture()
+def small_model_file(tmp_path, small_generator):
+    from blender_ganart.model_file import ModelCard, save_model
+
+    path = tmp_path / "small.ganart.pt"
+    save_model(path, small_generator, ModelCard(name="Small test model", native_size=32))
+    return path

@@ -1,0 +1,171 @@
+"""synthesize(): sizes, seamless tiling, tiled == untiled, determinism across processes and devices."""
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from blender_ganart.errors import Cancelled, SynthesisOptionsError
+from blender_ganart.latent import latent_field
+from blender_ganart.render import periodic_resize, render
+from blender_ganart.synthesis import MAX_SIZE, MIN_SIZE, synthesize
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("size", [(16, 16), (17, 33), (100, 70), (129, 64)])
+@pytest.mark.parametrize("tileable", [True, False])
+def test_any_size_in_range_gives_that_shape_in_unit_range(small_generator, size, tileable):
+    width, height = size
+    texture = synthesize(small_generator, 3, width, height, tileable=tileable)
+    assert texture.shape == (height, width, 3)
+    assert texture.dtype == np.float32
+    assert texture.min() >= 0.0 and texture.max() <= 1.0
+    assert texture.std() > 0  # not a flat image
+
+
+def test_extreme_sizes_work(small_generator):
+    assert synthesize(small_generator, 1, MAX_SIZE, MIN_SIZE).shape == (MIN_SIZE, MAX_SIZE, 3)
+    assert synthesize(small_generator, 1, MIN_SIZE, MAX_SIZE, tileable=False).shape == (MAX_SIZE, MIN_SIZE, 3)
+
+
+@pytest.mark.parametrize("width,height", [(0, 64), (15, 64), (64, MAX_SIZE + 1), (-5, 10), (64.0, 64), (True, 64)])
+def test_impossible_sizes_are_refused_clearly(small_generator, width, height):
+    with pytest.raises(SynthesisOptionsError, match="width|height"):
+        synthesize(small_generator, 0, width, height)
+
+
+@pytest.mark.parametrize("bad", [dict(variation=-1), dict(truncation=float("nan")), dict(seed=-1), dict(seed=2**64), dict(seed=1.5)])
+def test_bad_options_are_refused(small_generator, bad):
+    with pytest.raises(SynthesisOptionsError):
+        synthesize(small_generator, **{"width": 32, "height": 32, "seed": 0, **bad})
+
+
+def test_tileable_texture_of_twice_the_latent_is_the_texture_tiled(default_generator):
+    """The issue's exact statement, through the public render path (incl. tiling into head tiles)."""
+    config = default_generator.config
+    field = latent_field(config, seed=11, cells_h=2, cells_w=3)
+    small = render(default_generator, field, CPU)
+    big = render(default_generator, field.tile(1, 1, 2, 2), CPU, tile=64)
+    np.testing.assert_allclose(big, np.tile(small, (2, 2, 1)), atol=3e-5, rtol=0)
+
+
+def test_tileable_holds_for_sizes_that_are_not_whole_cells(small_generator):
+    config = small_generator.config
+    f = config.upsampling
+    field = latent_field(config, seed=5, cells_h=9, cells_w=13)
+    width, height = 13 * f + 1, 9 * f - 1  # not multiples of the upsampling factor; round to 13×9 cells
+    small = periodic_resize(render(small_generator, field, CPU), height, width)
+    big = periodic_resize(render(small_generator, field.tile(1, 1, 2, 2), CPU), 2 * height, 2 * width)
+    np.testing.assert_allclose(big, np.tile(small, (2, 2, 1)), atol=3e-5, rtol=0)
+    # and synthesize() uses exactly that path
+    direct = synthesize(small_generator, 5, width, height, tileable=True)
+    np.testing.assert_allclose(direct, (np.clip(small, -1, 1) + 1) / 2, atol=1e-6)
+
+
+def _seam_ratio(texture: np.ndarray) -> float:
+    """Mean jump across the wrap-around seam ÷ mean jump between neighbouring interior columns."""
+    seam = np.abs(texture[:, 0] - texture[:, -1]).mean()
+    interior = np.abs(np.diff(texture, axis=1)).mean()
+    return float(seam / interior)
+
+
+def test_tileable_off_is_not_periodic_and_is_a_window_on_one_plane(small_generator):
+    wide = synthesize(small_generator, 8, 128, 48, tileable=False)
+    narrow = synthesize(small_generator, 8, 64, 48, tileable=False)
+    # A bigger non-tileable texture shows more of the same plane ...
+    np.testing.assert_allclose(narrow, wide[:, :64], atol=1e-5)
+    # ... and that plane does not repeat.
+    assert np.abs(wide[:, :64] - wide[:, 64:]).mean() > 0.01
+    tileable = synthesize(small_generator, 8, 128, 48, tileable=True)
+    np.testing.assert_allclose(np.roll(tileable, 64, axis=1)[:, 63:65], tileable[:, [-1, 0]], atol=1e-6)
+
+
+def test_tiled_generation_equals_untiled(default_generator):
+    whole = synthesize(default_generator, 21, 200, 136, tileable=False, tile=8192)
+    tiled = synthesize(default_generator, 21, 200, 136, tileable=False, tile=32)
+    np.testing.assert_allclose(tiled, whole, atol=2e-5, rtol=0)
+
+
+def test_tiny_trunk_budget_moves_the_split_and_keeps_the_result(default_generator):
+    field = latent_field(default_generator.config, seed=2, cells_h=2, cells_w=2)
+    whole = render(default_generator, field, CPU, tile=8192)
+    split_early = render(default_generator, field, CPU, tile=48, trunk_budget=1)
+    np.testing.assert_allclose(split_early, whole, atol=2e-5, rtol=0)
+
+
+def test_seeds_decide_the_texture(small_generator):
+    a = synthesize(small_generator, 0, 64, 64)
+    b = synthesize(small_generator, 1, 64, 64)
+    c = synthesize(small_generator, 2**64 - 1, 64, 64)
+    assert np.abs(a - b).mean() > 1e-3 and np.abs(b - c).mean() > 1e-3
+    np.testing.assert_array_equal(a, synthesize(small_generator, 0, 64, 64))
+    # a text seed goes through a stable hash; "123" as text is the integer 123
+    np.testing.assert_array_equal(synthesize(small_generator, "123", 32, 32), synthesize(small_generator, 123, 32, 32))
+    assert np.abs(synthesize(small_generator, "mossy rock", 32, 32) - a[:32, :32]).mean() > 1e-3
+
+
+def test_variation_and_truncation(small_generator):
+    # truncation 0: every seed has the same (average) identity; only local noise differs.
+    flat_a = synthesize(small_generator, 1, 64, 64, truncation=0.0, variation=0.0)
+    flat_b = synthesize(small_generator, 2, 64, 64, truncation=0.0, variation=0.0)
+    np.testing.assert_array_equal(flat_a, flat_b)
+    # variation 0: no local noise, so every latent cell is the same and the texture repeats per cell.
+    f = small_generator.config.upsampling
+    uniform = synthesize(small_generator, 1, 64, 64, variation=0.0)
+    np.testing.assert_allclose(uniform, np.roll(uniform, f, axis=1), atol=1e-5)
+
+
+_CHILD = """
+import hashlib, sys, torch
+sys.path.insert(0, {root!r})
+from blender_ganart.network import Generator, GeneratorConfig
+from blender_ganart.synthesis import synthesize
+torch.manual_seed(7)
+g = Generator(GeneratorConfig(widths=(16, 8, 8), extra_convs=(0, 0, 0))).eval()
+print(hashlib.sha256(synthesize(g, {seed!r}, 80, 48).tobytes()).hexdigest())
+"""
+
+
+@pytest.mark.parametrize("seed", [4294967295, "brick wall"])
+def test_same_seed_same_pixels_in_separate_processes(seed):
+    from conftest import ROOT
+
+    digests = set()
+    for hash_seed in ("1", "2"):  # different str hashing per process must not matter
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD.format(root=str(ROOT), seed=seed)],
+            capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"},
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_gives_the_cpu_texture(default_generator):
+    cpu = synthesize(default_generator, 9, 256, 192, device="cpu")
+    gpu = synthesize(default_generator, 9, 256, 192, device="cuda")
+    np.testing.assert_allclose(gpu, cpu, atol=2e-3)
+
+
+def test_progress_and_cancel(small_generator):
+    seen = []
+    synthesize(small_generator, 0, 256, 256, tile=64, progress=seen.append)
+    assert seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+    calls = []
+
+    def cancel_after_two():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(Cancelled):
+        synthesize(small_generator, 0, 256, 256, tile=64, should_cancel=cancel_after_two)
+
+
+def test_unavailable_device_is_refused(small_generator):
+    missing = "cuda" if not torch.cuda.is_available() else "tpu"
+    with pytest.raises(SynthesisOptionsError, match=missing):
+        synthesize(small_generator, 0, 32, 32, device=missing)
