@@ -36,7 +36,7 @@ def test_mix_is_a_fixed_function():
 
 
 def test_cell_noise_depends_on_position_not_field_size(small_config):
-    big = latent_field(small_config, 77, 3 * CHUNK, 2 * CHUNK + 3, origin=(-5, -9))
+    big = latent_field(small_config, 77, 3 * CHUNK, 3 * CHUNK, origin=(-5, -9))
     window = latent_field(small_config, 77, 7, 11, origin=(2, 4))
     torch.testing.assert_close(window, big[:, :, 7:14, 13:24], atol=0, rtol=0)
 
