@@ -172,7 +172,7 @@ def read_texture(archive: zipfile.ZipFile, package: str, source_path: str) -> Im
         if (alpha < 250).mean() > 0.01:
             raise FetchError(f"{where} has transparent cut-outs; it is not a full-frame texture")
     rgb = image.convert("RGB")
-    if np.asarray(rgb, dtype=np.float32).std() < MIN_STD:
+    if np.asarray(rgb, dtype=np.float32).reshape(-1, 3).std(axis=0).max() < MIN_STD:  # per channel
         raise FetchError(f"{where} is almost a solid colour")
     return rgb
 

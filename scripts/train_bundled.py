@@ -1,0 +1,132 @@
+"""Retrains any bundled model from scratch: fetch its data, run the project's trainer, export.
+
+Each bundled model has one recipe here (its data family and trainer options); the exact command
+that ran goes into the model card, so the card, this file and the trainer tell the same story.
+The recipe is the same on any device; only the time differs (a CPU run is bounded by
+--max-minutes, so the step count it reaches depends on the machine; the card records it).
+
+    python scripts/train_bundled.py wood                 # fetch data/wood, train, export
+    python scripts/train_bundled.py --list
+    python scripts/train_bundled.py all --device cuda --max-minutes 0 --steps 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from blender_ganart.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model  # noqa: E402
+
+BUNDLED = ROOT / "blender_ganart" / "models"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one bundled model is made. Options are trainer flags; the architecture is the default."""
+
+    family: str  # data/<family>, as listed in scripts/texture_sources.toml
+    title: str
+    description: str
+    options: dict = field(default_factory=dict)
+
+
+# Crops of 128 px from images downscaled to at most 256 px: a crop then covers half a source
+# texture, so the model learns whole bricks/planks, not only their surface grain, and a CPU step
+# stays near a second. Both scale with the device: raise --steps on a GPU.
+COMMON = {"crop-size": 128, "max-side": 256, "batch": 8, "steps": 4000, "max-minutes": 11,
+          "seed": 0, "sample-every": 0, "metrics-every": 0, "checkpoint-every": 200}
+
+RECIPES = {
+    "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", COMMON),
+    "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", COMMON),
+    "wood": Recipe("wood", "Wood", "Wood grain and planks.", COMMON),
+    "rock": Recipe("rock", "Rock", "Natural rock faces and stone surfaces.", COMMON),
+    "metal": Recipe("metal", "Metal", "Metal plates: brushed, painted, worn and rusted.", COMMON),
+    "grass": Recipe("grass", "Grass", "Lawn and meadow grass from above, green to dry.", COMMON),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", help="a recipe name, or 'all'")
+    parser.add_argument("--list", action="store_true", help="list the recipes and exit")
+    parser.add_argument("--data", type=Path, default=ROOT / "data")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    parser.add_argument("--out", type=Path, default=BUNDLED, help="where the model file goes")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--steps", type=int, help="override the recipe's step count")
+    parser.add_argument("--max-minutes", type=float, help="override the recipe's time bound (0 = none)")
+    args = parser.parse_args(argv)
+    if args.list or not args.model:
+        for name, recipe in RECIPES.items():
+            print(f"{name:8s} data/{recipe.family:8s} {recipe.description}")
+        return 0
+    names = list(RECIPES) if args.model == "all" else [args.model]
+    for name in names:
+        if name not in RECIPES:
+            print(f"error: no bundled model '{name}'; choose from {', '.join(RECIPES)} or 'all'", file=sys.stderr)
+            return 1
+    for name in names:
+        train_one(name, args)
+    return 0
+
+
+def train_one(name: str, args: argparse.Namespace) -> Path:
+    recipe = RECIPES[name]
+    data = args.data / recipe.family
+    if not any(data.glob("*.png")):
+        from fetch_textures import fetch  # same folder as this script
+
+        fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
+    options = dict(recipe.options, device=args.device)
+    if args.steps is not None:
+        options["steps"] = args.steps
+    if args.max_minutes is not None:
+        options["max-minutes"] = args.max_minutes
+    run = args.runs / f"bundled-{name}"
+    command = [sys.executable, "-m", "trainer", "train", "--data", str(data), "--out", str(run)]
+    for flag, value in options.items():
+        command += [f"--{flag}", str(value)]
+    subprocess.run(command, cwd=ROOT, check=True)
+    return export(name, run, data, options, args.out)
+
+
+def export(name: str, run: Path, data: Path, options: dict, out: Path) -> Path:
+    """Runs the trainer's export, then writes the bundled card: data, license, steps, command."""
+    recipe = RECIPES[name]
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{name}{MODEL_SUFFIX}"
+    subprocess.run([sys.executable, "-m", "trainer", "export", str(run), str(target)], cwd=ROOT, check=True)
+    model = load_model(target)
+    card = model.card
+    manifest = [r for r in json.loads((data.parent / "manifest.json").read_text()) if r["family"] == recipe.family]
+    packages = sorted({f"{r['package']} {r['package_version']}" for r in manifest})
+    licenses = sorted({r["license"] for r in manifest})
+    card.name = recipe.title
+    card.description = recipe.description
+    card.training_data = (
+        f"{len(manifest)} texture images ('{recipe.family}' in scripts/texture_sources.toml) from the "
+        f"Debian packages {', '.join(packages)}; fetched by scripts/fetch_textures.py"
+    )
+    card.data_license = (
+        f"{', '.join(licenses)} (per image in data/manifest.json, from each package's debian/copyright)"
+    )
+    card.native_size = int(options["crop-size"])
+    trainer_flags = " ".join(f"--{flag} {value}" for flag, value in options.items())
+    card.training_command = (
+        f"python scripts/train_bundled.py {name}  (runs: python -m trainer train "
+        f"--data data/{recipe.family} --out runs/bundled-{name} {trainer_flags})"
+    )
+    save_model(target, model.generator, card, half=True)
+    return target
+
+
+if __name__ == "__main__":
+    sys.exit(main())
