@@ -1,0 +1,184 @@
+"""The texture folder: find image files, decode each once into RGB uint8, sample augmented crops.
+
+Every Pillow mode is brought to 8-bit RGB the same way: 16- and 32-bit integer images are scaled
+from their full range (not clipped), float images from [0, 1], palettes are expanded, and alpha is
+dropped (the colour channels are kept as stored, not composited over a background, so a texture
+with a transparency mask keeps its real colours). Files that cannot be used are skipped with one
+warning each; images smaller than the crop are upscaled (bicubic) so their short side equals it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga", ".bmp", ".tif", ".tiff", ".webp")
+Warn = Callable[[str], None]
+
+
+class UnusableImage(Exception):
+    """Raised by load_rgb for a file that is not a usable image; the message names why."""
+
+
+@dataclass
+class ImageSet:
+    """Decoded images, kept in memory for the whole run (decoding is the slow part)."""
+
+    images: list[np.ndarray]  # each (H, W, 3) uint8
+    paths: list[Path]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    upscaled: list[Path] = field(default_factory=list)
+    downscaled: list[Path] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def describe(self) -> str:
+        pixels = sum(im.shape[0] * im.shape[1] for im in self.images)
+        text = f"{len(self)} images, {pixels / 1e6:.1f} megapixels"
+        if self.skipped:
+            text += f", {len(self.skipped)} files skipped"
+        if self.upscaled:
+            text += f", {len(self.upscaled)} smaller than the crop upscaled"
+        if self.downscaled:
+            text += f", {len(self.downscaled)} larger than --max-side downscaled"
+        return text
+
+
+def find_image_files(root: Path) -> list[Path]:
+    """Image files under root (recursively), sorted so that runs are reproducible."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Decodes one file into (H, W, 3) uint8, or raises UnusableImage saying why."""
+    if path.stat().st_size == 0:
+        raise UnusableImage("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its pixel limit and twice that; refuse those too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                return to_rgb_array(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UnusableImage(f"refused as a possible decompression bomb ({exc})") from None
+    except UnidentifiedImageError:
+        raise UnusableImage("not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UnusableImage(f"damaged or truncated image ({exc})") from None
+
+
+def to_rgb_array(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode → (H, W, 3) uint8 (see the module docstring for the rules)."""
+    mode = img.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode != "I" or values.max(initial=0) <= 65535 else float(2**31 - 1)
+        gray = np.clip(values / top, 0.0, 1.0)
+        return _gray_to_rgb(np.round(gray * 255).astype(np.uint8))
+    if mode == "F":
+        values = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        scale = 1.0 if values.max(initial=0) <= 1.0 else 255.0
+        return _gray_to_rgb(np.round(np.clip(values / scale, 0, 1) * 255).astype(np.uint8))
+    if mode in ("RGBA", "RGBa", "LA", "La", "PA") or (mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")  # expands palettes; the alpha channel is then dropped
+        return np.ascontiguousarray(np.asarray(img)[:, :, :3])
+    if mode == "RGB":
+        return np.ascontiguousarray(np.asarray(img))
+    return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+
+
+def load_image_folder(root: str | Path, crop_size: int, max_side: int = 0, warn: Warn | None = None) -> ImageSet:
+    """Loads every usable image; raises DataError if the folder is missing or has none."""
+    root = Path(root)
+    warn = warn or (lambda message: None)
+    if not str(root) or not root.exists():
+        raise DataError(f"the data folder does not exist: {root}")
+    if not root.is_dir():
+        raise DataError(f"--data must be a folder of images, got a file: {root}")
+    files = find_image_files(root)
+    if not files:
+        raise DataError(
+            f"no image files in {root} (looked recursively for {', '.join(IMAGE_SUFFIXES)})"
+        )
+    result = ImageSet(images=[], paths=[])
+    for path in files:
+        try:
+            image = load_rgb(path)
+        except UnusableImage as exc:
+            warn(f"skipping {path}: {exc}")
+            result.skipped.append((path, str(exc)))
+            continue
+        short, long = min(image.shape[:2]), max(image.shape[:2])
+        if max_side and long > max_side:
+            image = _resize(image, max_side / long)
+            result.downscaled.append(path)
+            short = min(image.shape[:2])
+        if short < crop_size:
+            image = _resize(image, crop_size / short)
+            result.upscaled.append(path)
+        result.images.append(image)
+        result.paths.append(path)
+    if not result.images:
+        raise DataError(f"none of the {len(files)} image files in {root} could be used (see the warnings above)")
+    if result.upscaled:
+        warn(f"{len(result.upscaled)} images smaller than the {crop_size} px crop were upscaled to fit it")
+    return result
+
+
+class CropSampler:
+    """Random crops with flips and 90° rotations, from its own seeded RNG (saved in checkpoints)."""
+
+    def __init__(self, image_set: ImageSet, crop_size: int, seed: int, flips: bool = True, rot90: bool = True):
+        self.images = image_set.images
+        self.crop = crop_size
+        self.flips = flips
+        self.rot90 = rot90
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+
+    def sample(self, count: int) -> torch.Tensor:
+        """(count, 3, crop, crop) float32 in [-1, 1]."""
+        out = np.empty((count, self.crop, self.crop, 3), dtype=np.uint8)
+        for i in range(count):
+            image = self.images[self.rng.integers(len(self.images))]
+            h, w = image.shape[:2]
+            y = self.rng.integers(h - self.crop + 1)
+            x = self.rng.integers(w - self.crop + 1)
+            patch = image[y : y + self.crop, x : x + self.crop]
+            if self.flips:
+                if self.rng.random() < 0.5:
+                    patch = patch[:, ::-1]
+                if self.rng.random() < 0.5:
+                    patch = patch[::-1]
+            if self.rot90:
+                patch = np.rot90(patch, int(self.rng.integers(4)))
+            out[i] = patch
+        batch = torch.from_numpy(out).permute(0, 3, 1, 2).float()
+        return batch / 127.5 - 1.0
+
+    def state(self) -> dict:
+        return dict(self.rng.bit_generator.state)
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+

@@ -1,0 +1,45 @@
+"""A run → one model file the add-on loads (`blender_ganart.model_file`), with a full model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blender_ganart.model_file import MODEL_SUFFIX, ModelCard, save_model
+
+from .errors import ExportError
+from .runs import load_run
+
+
+def export_run(run_dir: str | Path, out: str | Path, name: str = "", description: str = "",
+               data_license: str = "", training_data: str = "", use_ema: bool = True,
+               half: bool = True) -> tuple[Path, ModelCard]:
+    """Writes the run's EMA generator (or raw G) with its card; returns the path and the card."""
+    run = load_run(run_dir, use_ema=use_ema)
+    if run.config.model.arch != "texture":
+        raise ExportError(
+            f"this run trained the '{run.config.model.arch}' comparison architecture; the add-on's model "
+            f"file holds only the texture generator (--arch texture). Use `sample` and `eval` on this run instead."
+        )
+    out = Path(out)
+    if out.is_dir():
+        raise ExportError(f"--out must be a file name ending in {MODEL_SUFFIX}, got the folder {out}")
+    if not out.parent.exists():
+        raise ExportError(f"the folder for --out does not exist: {out.parent}")
+    data = run.info.get("data", {})
+    if not training_data:
+        training_data = f"{data.get('images', '?')} images from {data.get('folder', run.config.data.data)}"
+    command = run.info.get("train_command", "")
+    for resumed in run.info.get("resume_commands", []):
+        command += f" ; resumed at step {resumed['at_step']}: {resumed['command']}"
+    card = ModelCard(
+        name=name or Path(run_dir).resolve().name,
+        description=description,
+        training_data=training_data,
+        data_license=data_license or "not stated (give it with export --license)",
+        channels=("R", "G", "B"),
+        native_size=run.config.data.crop_size,
+        training_steps=run.step,
+        training_command=command,
+    )
+    save_model(out, run.generator, card, half=half)
+    return out, card

@@ -1,0 +1,77 @@
+"""Reading a finished or running run folder back: its config, networks and history, and a model
+file's generator in the same shape, so `sample` and `eval` take either."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from torch import nn
+
+from blender_ganart.model_file import MODEL_SUFFIX, load_model
+from blender_ganart.network import GeneratorConfig
+
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+from .config import DataOptions, ModelOptions, TrainConfig, resolve
+from .errors import CheckpointError, ConfigError
+from .loop import RUN_INFO_NAME
+from .networks import Arch, build_arch
+
+
+@dataclass
+class LoadedRun:
+    """A generator ready to sample, with what produced it."""
+
+    config: TrainConfig
+    arch: Arch
+    generator: nn.Module  # the EMA generator unless raw weights were asked for
+    step: int
+    run_dir: Path | None
+    info: dict
+
+
+def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"not a run folder: {run_dir}")
+    ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    config = TrainConfig.from_dict(ckpt["config"])
+    arch = build_arch(config)
+    generator = arch.build_generator()
+    try:
+        generator.load_state_dict(ckpt["G_ema" if use_ema else "G"])
+    except (KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
+    info_path = run_dir / RUN_INFO_NAME
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    return LoadedRun(config, arch, generator.eval().requires_grad_(False), int(ckpt["step"]), run_dir, info)
+
+
+def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedRun:
+    """An exported .ganart.pt model as a texture-arch run (crop = its native size unless given)."""
+    model = load_model(path)
+    g: GeneratorConfig = model.config
+    crop = int(crop_size or model.card.native_size)
+    config = resolve(TrainConfig(
+        data=DataOptions(crop_size=crop),
+        model=ModelOptions(arch="texture", g_widths=g.widths, g_extra_convs=g.extra_convs,
+                           local_dim=g.local_dim, global_dim=g.global_dim)))
+    return LoadedRun(config, build_arch(config), model.generator, model.card.training_steps, None,
+                     {"card": model.card.to_dict()})
+
+
+def load_run_or_model(source: str | Path, use_ema: bool = True, crop_size: int | None = None) -> LoadedRun:
+    source = Path(source)
+    if source.is_dir():
+        run = load_run(source, use_ema)
+        if crop_size and crop_size != run.config.data.crop_size:
+            if run.config.model.arch != "texture":
+                raise ConfigError(f"a {run.config.model.arch} generator makes {run.config.data.crop_size} px "
+                                  f"images only; --crop-size {crop_size} needs the texture arch")
+            config = replace(run.config, data=replace(run.config.data, crop_size=crop_size))
+            run = LoadedRun(resolve(config), build_arch(resolve(config)), run.generator, run.step, run.run_dir, run.info)
+        return run
+    if source.name.endswith(MODEL_SUFFIX) or source.is_file():
+        return load_model_as_run(source, crop_size)
+    raise CheckpointError(f"{source} is neither a run folder nor a {MODEL_SUFFIX} model file")

@@ -1,0 +1,77 @@
+"""Running a trained generator for pictures and metrics: sample grids from fixed seeds, and
+batches of generated crops drawn the same way in every evaluation."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .networks import Arch
+
+SAMPLE_SEEDS = tuple(range(16))  # the fixed seeds of every sample grid
+
+
+def has_batch_norm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+@torch.no_grad()
+def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.device, crop: bool,
+                  generator: torch.Generator | None = None, chunk: int = 16) -> torch.Tensor:
+    """(n, …) latents → (n, 3, H, W) float32 CPU images in [-1, 1], without touching g's state.
+
+    Batch-norm generators (DCGAN) run in training mode on a copy, as in the DCGAN paper's
+    samples: their running statistics lag behind a quickly changing generator.
+    """
+    was_training = g.training
+    if has_batch_norm(g):
+        g = copy.deepcopy(g).train()
+    else:
+        g.eval()
+    out = []
+    for start in range(0, z.shape[0], chunk):
+        part = z[start : start + chunk].to(device)
+        images = arch.fake_batch(g, part, generator) if crop else g(part)
+        out.append(images.float().cpu())
+    g.train(was_training)
+    return torch.cat(out)
+
+
+def generated_crops(arch: Arch, g: nn.Module, count: int, device: torch.device, seed: int) -> torch.Tensor:
+    """count training-size crops from fresh latents of a fixed seed: comparable across steps."""
+    gen = torch.Generator().manual_seed(seed)
+    z = arch.sample_latents(count, gen)
+    return run_generator(arch, g, z, device, crop=True, generator=gen)
+
+
+def seed_images(arch: Arch, g: nn.Module, device: torch.device, seeds=SAMPLE_SEEDS) -> torch.Tensor:
+    """One image per fixed seed; for the texture arch the whole periodic tile (it wraps)."""
+    return run_generator(arch, g, arch.seed_latents(list(seeds)), device, crop=False)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) in [-1, 1] → (N, H, W, 3) uint8."""
+    x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def save_grid(images: torch.Tensor, path: Path, columns: int | None = None, gap: int = 2) -> None:
+    """Writes a PNG grid of (N, 3, H, W) images in [-1, 1] (atomically)."""
+    pixels = to_uint8(images)
+    n, h, w, _ = pixels.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    canvas = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), 255, dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        r, c = divmod(i, columns)
+        canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = image
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.png")
+    Image.fromarray(canvas).save(tmp)
+    tmp.replace(path)
