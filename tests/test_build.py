@@ -415,3 +415,31 @@ def test_platform_zip_installs_its_wheels_and_refuses_other_platforms(source, tm
     assert result["linux"] == ["bl_ext.user_default.blender_ganart"]
     assert result["native"] == "linux" and result["pure"] == "pure"
     assert result["native_file"].startswith(str(tmp_path / "user" / "blender_user_extensions"))
+
+
+def blender_extension_validator() -> list[str]:
+    """Blender's own extension tool (`blender --command extension validate`), from the bpy module."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+    assert found, "the bpy module ships Blender's extension tool"
+    return [sys.executable, str(found[-1]), "validate"]
+
+
+def test_blenders_own_validator_accepts_every_zip(source, tmp_path, wheels_dir):
+    written = build.build(source, tmp_path / "dist", wheels_dir=wheels_dir)
+    for path in written:
+        done = subprocess.run([*blender_extension_validator(), str(path)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "Success" in done.stdout, done.stdout + done.stderr
+
+    # The validator is strict about what build.py checks too: a tagline ending in a full stop fails.
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(written[0]) as original, zipfile.ZipFile(broken, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename.endswith(build.MANIFEST_NAME):
+                data = data.replace(b'generator"', b'generator."')
+            copy.writestr(info, data)
+    done = subprocess.run([*blender_extension_validator(), str(broken)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "punctuation" in done.stdout + done.stderr
