@@ -229,8 +229,14 @@ def check_versions(root: Path, package_dir: Path, manifest: dict) -> str:
 
 def check_bundled_models(package_dir: Path) -> list[Path]:
     """Each model must load with the add-on's loader, so a broken file never reaches users."""
-    from blender_ganart.errors import ModelFileError
-    from blender_ganart.model_file import load_model
+    try:
+        from blender_ganart.errors import ModelFileError
+        from blender_ganart.model_file import load_model
+    except ImportError as exc:
+        raise BundledModelError(
+            f"Checking the bundled models needs the add-on's loader and PyTorch ({exc}); run build.py "
+            f"with the project's Python: .venv/bin/python build.py"
+        ) from None
 
     models = sorted((package_dir / MODELS_DIR).glob(f"*{MODEL_SUFFIX}"))
     if not models:
