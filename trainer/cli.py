@@ -23,9 +23,10 @@ from .data import load_image_folder
 from .errors import ConfigError, TrainerError
 from .loop import CONFIG_NAME, command_line, train
 
-# Options that may change when a run is resumed: they do not change what the loop computes.
+# Options that may change when a run is resumed: the schedule and machine, and the learning rates
+# (lowering them is the usual way to continue a run that diverged from its last checkpoint).
 RESUMABLE = {"steps", "max_minutes", "device", "threads", "amp", "checkpoint_every", "sample_every",
-             "metrics_every", "log_every"}
+             "metrics_every", "log_every", "g_lr", "d_lr"}
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -106,8 +107,9 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
             raise ConfigError("these options cannot change when resuming (they are fixed by the run): "
                               + ", ".join("--" + n.replace("_", "-") for n in not_allowed))
         saved = load_config(run_dir / CONFIG_NAME)
-        run_opts = replace(saved.run, out=str(run_dir), **{k: v for k, v in given.items() if k in RESUMABLE})
-        config = replace(saved, run=run_opts)
+        run_opts = replace(saved.run, out=str(run_dir), **{k: v for k, v in given.items() if k in vars(saved.run)})
+        optim = replace(saved.optim, **{k: v for k, v in given.items() if k in ("g_lr", "d_lr")})
+        config = replace(saved, run=run_opts, optim=optim)
         result = train(config, resume=True, command=command_line(argv))
     else:
         if not given.get("data"):

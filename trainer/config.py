@@ -43,7 +43,7 @@ class ModelOptions:
     g_extra_convs: tuple[int, ...] = field(default=_DEFAULT_G.extra_convs, metadata={"help": "texture G extra convs per level"})
     local_dim: int = field(default=_DEFAULT_G.local_dim, metadata={"help": "texture G local noise channels"})
     global_dim: int = field(default=_DEFAULT_G.global_dim, metadata={"help": "texture G global code size"})
-    d_width: int = field(default=32, metadata={"help": "discriminator channels at full resolution (doubling per level)"})
+    d_width: int = field(default=16, metadata={"help": "discriminator channels at full resolution (doubling per level)"})
     d_max_width: int = field(default=256, metadata={"help": "cap on discriminator channels"})
     z_dim: int = field(default=100, metadata={"help": "latent size of the dcgan/mlp generators"})
     g_base_width: int = field(default=64, metadata={"help": "dcgan G channels at full resolution / mlp hidden units ÷ 16"})
@@ -106,7 +106,7 @@ SECTIONS = {
 
 # What "the classic recipe" of each architecture means; None options take these values.
 PRESETS = {
-    "texture": dict(spectral_norm=False, loss="ns", r1_gamma=1.0, g_lr=0.002, d_lr=0.002, beta1=0.0,
+    "texture": dict(spectral_norm=False, loss="ns", r1_gamma=1.0, g_lr=0.0005, d_lr=0.0005, beta1=0.5,
                     beta2=0.99, ema_kimg=2.0, augment="color,translation,cutout", seam_shift=True),
     # Radford et al. 2016: Adam(2e-4, 0.5), batch-norm, no penalty, no EMA, no augmentation.
     "dcgan": dict(spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,

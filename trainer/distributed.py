@@ -46,8 +46,13 @@ def init_distributed(device_kind: str) -> DistInfo:
 
 
 def shutdown(info: DistInfo) -> None:
+    """Leaves together: a rank that tears down its connections while rank 0 still writes the
+    final samples makes gloo abort the others."""
     if info.enabled and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def broadcast_module(module: nn.Module, info: DistInfo) -> None:

@@ -150,6 +150,9 @@ def _train(config, c, device, info, resume, command, log) -> RunResult:
         G_ema.load_state_dict(ckpt["G_ema"])
         opt_G.load_state_dict(ckpt["opt_G"])
         opt_D.load_state_dict(ckpt["opt_D"])
+        for opt, lr in ((opt_G, c.optim.g_lr), (opt_D, c.optim.d_lr)):  # a resume may lower them
+            for group in opt.param_groups:
+                group["lr"] = lr
         step, images_seen, elapsed_before = ckpt["step"], ckpt["images_seen"], ckpt["elapsed_s"]
         if len(ckpt["rng"]) == info.world_size:
             set_rng_state(ckpt["rng"][info.rank])
@@ -368,6 +371,7 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, images, command: str, r
                          "upscaled": [str(p) for p in images.upscaled]}}
         (run_dir / METRICS_NAME).write_text("")
     else:
+        save_config(config, run_dir / CONFIG_NAME)  # records changed schedule or learning rates
         info.setdefault("resume_commands", []).append({"at_step": step, "command": command})
         _truncate_metrics(run_dir / METRICS_NAME, step)
     tmp = info_path.with_name(info_path.name + ".tmp")

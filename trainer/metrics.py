@@ -81,9 +81,10 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: int, gen: t
         raise ValueError("both descriptor sets must have the same size")
     dirs = torch.randn(a.shape[1], directions, generator=gen, dtype=torch.float64)
     dirs = dirs / dirs.norm(dim=0, keepdim=True)
-    pa, _ = torch.sort(a @ dirs, dim=0)
-    pb, _ = torch.sort(b @ dirs, dim=0)
-    return float((pa - pb).abs().mean())
+    # numpy sorts rows of a contiguous array several times faster than torch sorts columns.
+    pa = np.sort((dirs.T @ a.T).numpy(), axis=1)
+    pb = np.sort((dirs.T @ b.T).numpy(), axis=1)
+    return float(np.abs(pa - pb).mean())
 
 
 def swd_per_level(real_images, fake_images, seed: int = 0, patches_per_image: int = PATCHES_PER_IMAGE,

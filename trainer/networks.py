@@ -26,30 +26,31 @@ def _maybe_sn(layer: nn.Module, enabled: bool) -> nn.Module:
 
 
 class TextureDiscriminator(nn.Module):
-    """(N, 3, crop, crop) → (N,) logits: conv pairs with 2× average pooling down to 4×4, then a
-    small fully connected head that sees the whole crop (so it sees where a seam runs)."""
+    """(N, 3, crop, crop) → (N,) logits: one 3×3 conv per resolution, each followed by 2× average
+    pooling, down to 4×4; then a small fully connected head that sees the whole crop (so it sees
+    where a seam runs). One conv per level keeps D cheap at full resolution, where it would
+    otherwise cost several times the generator on a CPU."""
 
-    def __init__(self, crop: int, width: int = 32, max_width: int = 256, spectral_norm: bool = False):
+    def __init__(self, crop: int, width: int = 16, max_width: int = 256, spectral_norm: bool = False):
         super().__init__()
         sn = lambda layer: _maybe_sn(layer, spectral_norm)  # noqa: E731
         ch = min(width, max_width)
         self.from_rgb = sn(nn.Conv2d(3, ch, 1))
-        blocks = []
+        convs = []
         res = crop
         while res > 4:
             out = min(ch * 2, max_width)
-            blocks.append(nn.ModuleList([sn(nn.Conv2d(ch, ch, 3, padding=1)), sn(nn.Conv2d(ch, out, 3, padding=1))]))
+            convs.append(sn(nn.Conv2d(ch, out, 3, padding=1)))
             ch, res = out, res // 2
-        self.blocks = nn.ModuleList(blocks)
+        self.convs = nn.ModuleList(convs)
         self.final_conv = sn(nn.Conv2d(ch, ch, 3, padding=1))
         self.fc = sn(nn.Linear(ch * 16, ch))
         self.out = sn(nn.Linear(ch, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.from_rgb(x), 0.2)
-        for conv1, conv2 in self.blocks:
-            x = F.leaky_relu(conv1(x), 0.2)
-            x = F.avg_pool2d(F.leaky_relu(conv2(x), 0.2), 2)
+        for conv in self.convs:
+            x = F.avg_pool2d(F.leaky_relu(conv(x), 0.2), 2)
         x = F.leaky_relu(self.final_conv(x), 0.2)  # (N, C, 4, 4)
         x = F.leaky_relu(self.fc(x.flatten(1)), 0.2)
         return self.out(x).squeeze(1)

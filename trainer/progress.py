@@ -1,7 +1,7 @@
 """A one-line progress display for long runs: step, images/s, losses and ETA.
 
-On a terminal the line redraws in place; in a log file (not a TTY) it prints a line every few
-percent instead, so logs stay readable. Only the main process shows it.
+On a terminal the line redraws in place; in a log file (not a TTY) it prints a line every 5 %
+of the steps or every minute instead, so logs stay readable. Only the main process shows it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class ProgressLine:
         self.t0 = time.monotonic()
         self.every = max(1, (total - start) // 20)
         self.last_text = ""
+        self.last_print = self.t0
 
     def update(self, step: int, images_per_s: float, d_loss: float, g_loss: float) -> None:
         if not self.enabled:
@@ -37,9 +38,10 @@ class ProgressLine:
         if self.tty:
             self.stream.write("\r" + text.ljust(len(self.last_text)))
             self.stream.flush()
-        elif done % self.every == 0 or step == self.total:
+        elif done % self.every == 0 or step == self.total or time.monotonic() - self.last_print > 60:
             self.stream.write(text + "\n")
             self.stream.flush()
+            self.last_print = time.monotonic()
         self.last_text = text
 
     def note(self, message: str) -> None:

@@ -1,0 +1,236 @@
+"""The trainer's pure parts: losses, penalties, augmentations, metrics, networks, config."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from blender_ganart.latent import latent_field
+from blender_ganart.network import Generator
+from test_trainer_support import tiny_config
+from trainer import augment as aug
+from trainer import losses
+from trainer.config import (PRESETS, TrainConfig, add_train_arguments, config_from_args, given_train_options,
+                            resolve)
+from trainer.errors import ConfigError
+from trainer.metrics import as_nchw, colour_distance, laplacian_pyramid, real_vs_real_floor, swd, swd_per_level
+from trainer.networks import build_arch
+
+# ---- losses ---------------------------------------------------------------------------------------
+
+
+def test_losses_match_their_formulas_at_known_logits():
+    zero = torch.zeros(4)
+    assert losses.d_logistic(zero, zero).item() == pytest.approx(2 * math.log(2))
+    assert losses.g_nonsaturating(zero).item() == pytest.approx(math.log(2))
+    assert losses.g_minimax(zero).item() == pytest.approx(-math.log(2))
+    assert losses.d_hinge(torch.full((3,), 2.0), torch.full((3,), -2.0)).item() == 0.0  # both beyond the margin
+    assert losses.d_hinge(zero, zero).item() == 2.0
+    assert losses.d_least_squares(torch.ones(2), torch.zeros(2)).item() == 0.0
+    assert losses.g_least_squares(torch.zeros(2)).item() == 0.5
+    assert losses.d_wasserstein(torch.tensor([3.0]), torch.tensor([1.0])).item() == -2.0
+
+
+@pytest.mark.parametrize("kind", sorted(losses.LOSSES))
+def test_every_loss_pushes_d_and_g_the_right_way(kind):
+    d_fn, g_fn = losses.LOSSES[kind]
+    real = torch.full((5,), 0.5, requires_grad=True)  # 0.5: away from every loss's optimum
+    fake = torch.full((5,), 0.5, requires_grad=True)
+    d_fn(real, fake).backward()
+    assert (real.grad < 0).all() and (fake.grad > 0).all()  # D: raise real logits, lower fake ones
+    fake_g = torch.full((5,), 0.5, requires_grad=True)
+    g_fn(fake_g).backward()
+    assert (fake_g.grad < 0).all()  # G: raise D's opinion of its fakes
+
+
+def test_r1_and_gradient_penalty_of_a_linear_discriminator():
+    w = torch.randn(1, 3, 4, 4)
+
+    def linear_d(x):
+        return (x * w).sum(dim=(1, 2, 3))
+
+    x = torch.randn(6, 3, 4, 4, requires_grad=True)
+    assert losses.r1_penalty(linear_d(x), x).item() == pytest.approx(w.pow(2).sum().item(), rel=1e-5)
+    w_unit = w / w.norm()
+    gp = losses.gradient_penalty(lambda v: (v * w_unit).sum(dim=(1, 2, 3)), torch.randn(6, 3, 4, 4), torch.randn(6, 3, 4, 4))
+    assert gp.item() == pytest.approx(0.0, abs=1e-6)
+
+
+# ---- augmentation --------------------------------------------------------------------------------
+
+
+def test_translation_wraps_around_and_keeps_every_pixel():
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 16, 16)
+    y = aug.translation(x)
+    assert not torch.equal(x, y)
+    for a, b in zip(x, y):  # a wrapped shift is a permutation of the pixels: nothing is zero-filled
+        assert torch.equal(a.flatten().sort().values, b.flatten().sort().values)
+        assert any(torch.equal(torch.roll(a, (dy, dx), (1, 2)), b) for dy in range(-2, 3) for dx in range(-2, 3))
+
+
+def test_seam_shift_rolls_real_and_fake_by_the_same_amount():
+    torch.manual_seed(3)
+    real, fake = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
+    r, f = aug.seam_shift(real, fake)
+    matches = [(dy, dx) for dy in range(16) for dx in range(16)
+               if torch.equal(torch.roll(real, (dy, dx), (2, 3)), r) and torch.equal(torch.roll(fake, (dy, dx), (2, 3)), f)]
+    assert len(matches) == 1
+
+
+def test_augmentations_are_differentiable_and_cutout_removes_a_quarter():
+    torch.manual_seed(1)
+    x = torch.rand(16, 3, 32, 32, requires_grad=True)
+    out = aug.augment(x, ("color", "translation", "cutout"))
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    cut = aug.cutout(torch.ones(16, 3, 32, 32))
+    assert (cut == 0).float().mean().item() == pytest.approx(0.25)
+
+
+# ---- metrics ---------------------------------------------------------------------------------------
+
+
+def _textures(n, seed, freq=0.5, noise=0.1):
+    gen = torch.Generator().manual_seed(seed)
+    y, x = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    phase = torch.rand(n, 1, 1, 1, generator=gen) * 6.28
+    stripes = torch.sin(x * freq + phase) * 0.6
+    return (stripes.expand(n, 3, 64, 64) + noise * torch.randn(n, 3, 64, 64, generator=gen)).clamp(-1, 1)
+
+
+def test_swd_is_small_for_the_same_distribution_and_large_for_another():
+    a, b = _textures(24, 0), _textures(24, 1)
+    other = _textures(24, 2, freq=1.3, noise=0.4)
+    same = swd(a, b)
+    different = swd(a, other)
+    assert different > 3 * same
+    assert len(swd_per_level(a, b)) == len(laplacian_pyramid(a)) == 3  # 64, 32, 16
+    assert swd(a, b) == swd(a, b)  # seeded: repeatable
+
+
+def test_swd_ignores_a_global_colour_shift_that_the_colour_distance_catches():
+    a, b = _textures(32, 0), _textures(32, 1)
+    shifted = (b + 0.2).clamp(-1, 1)
+    assert swd(a, shifted) < 1.5 * swd(a, b)
+    assert colour_distance(a, shifted) > 5 * max(colour_distance(a, b), 1.0)
+
+
+def test_colour_distance_of_a_constant_shift_is_the_shift_in_8bit_levels():
+    a = torch.rand(4, 3, 16, 16) * 1.5 - 0.75
+    d = 10 / 127.5  # 10 levels in [-1, 1] units
+    assert colour_distance(a, a) == pytest.approx(0.0, abs=1e-3)
+    assert colour_distance(a, a + d) == pytest.approx(10 * math.sqrt(3), rel=1e-4)
+
+
+def test_metric_inputs_torch_uint8_and_unit_float_agree():
+    a, b = _textures(16, 0), _textures(16, 1)
+    as_u8 = lambda t: ((t + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # noqa: E731
+    as_unit = lambda t: ((t + 1) / 2).permute(0, 2, 3, 1).numpy()  # noqa: E731
+    assert torch.allclose(as_nchw(as_unit(a)), a, atol=1e-6)
+    assert swd(as_u8(a), as_u8(b)) == pytest.approx(swd(a, b), rel=0.02)
+    assert swd(as_unit(a), as_unit(b)) == pytest.approx(swd(a, b), rel=1e-6)
+
+
+def test_real_vs_real_floor_splits_the_set_in_halves():
+    real = _textures(32, 0)
+    assert real_vs_real_floor(real) == swd(real[:16], real[16:])
+    with pytest.raises(ValueError):
+        swd(real[:4], real[:5])
+
+
+# ---- networks ---------------------------------------------------------------------------------------
+
+
+def test_texture_arch_trains_the_cores_generator_on_a_periodic_field(tmp_path):
+    config = resolve(tiny_config(tmp_path, tmp_path / "run"))
+    arch = build_arch(config)
+    g = arch.build_generator()
+    assert type(g) is Generator  # the add-on's own class, not a copy
+    z = arch.sample_latents(3)
+    f = g.config.upsampling
+    assert z.shape == (3, g.config.latent_dim, arch.cells, arch.cells) and arch.cells * f > config.data.crop_size
+    assert torch.equal(z[:, 4:, 0, 0], z[:, 4:, -1, -1])  # the global code is broadcast
+    gen_a, gen_b = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    crops = arch.fake_batch(g, z, gen_a)
+    assert crops.shape == (3, 3, 32, 32)
+    full = g(z)
+    offsets = torch.randint(0, full.shape[-1], (3, 2), generator=gen_b)
+    for i in range(3):  # each crop is a wrap-around window of the periodic output
+        rolled = torch.roll(full[i], (-int(offsets[i, 0]), -int(offsets[i, 1])), (1, 2))
+        assert torch.allclose(crops[i], rolled[:, :32, :32])
+
+
+def test_sample_seeds_use_the_addons_latent_field(tmp_path):
+    arch = build_arch(resolve(tiny_config(tmp_path, tmp_path / "run")))
+    fields = arch.seed_latents([5, 9])
+    assert torch.equal(fields[1:], latent_field(arch.gconfig, 9, arch.cells, arch.cells))
+
+
+@pytest.mark.parametrize("arch_name", ["texture", "dcgan", "mlp"])
+@pytest.mark.parametrize("crop", [32, 64])
+def test_each_arch_makes_crops_that_its_discriminator_scores(tmp_path, arch_name, crop):
+    config = resolve(tiny_config(tmp_path, tmp_path / "r", arch=arch_name, crop_size=crop, spectral_norm=True))
+    arch = build_arch(config)
+    g, d = arch.build_generator(), arch.build_discriminator()
+    fake = arch.fake_batch(g, arch.sample_latents(2))
+    assert fake.shape == (2, 3, crop, crop) and fake.abs().max() <= 1
+    assert d(fake).shape == (2,)
+    assert any("parametrizations" in name for name, _ in d.named_parameters())  # spectral norm is on
+
+
+# ---- config ---------------------------------------------------------------------------------------
+
+
+def test_presets_fill_only_unset_options_and_the_json_round_trips(tmp_path):
+    texture = resolve(tiny_config(tmp_path, tmp_path / "r"))
+    assert texture.optim.g_lr == PRESETS["texture"]["g_lr"] and texture.augment.seam_shift is True
+    dcgan = resolve(tiny_config(tmp_path, tmp_path / "r", arch="dcgan", r1_gamma=0.5))
+    assert dcgan.optim.beta1 == 0.5 and dcgan.loss.r1_gamma == 0.5 and dcgan.augment.augment == ""
+    assert TrainConfig.from_dict(json.loads(json.dumps(texture.to_dict()))) == texture
+    assert resolve(texture) == texture
+
+
+@pytest.mark.parametrize("override, message", [
+    (dict(crop_size=48), "power of two"),
+    (dict(loss="wasserstein"), "unknown --loss"),
+    (dict(augment="color,blur"), "unknown --augment"),
+    (dict(g_lr=0.0), "--g-lr must be positive"),
+    (dict(beta2=1.0), "--beta2"),
+    (dict(batch=0), "--batch"),
+    (dict(r1_gamma=-1.0), "--r1-gamma"),
+    (dict(g_widths=(16, 8), g_extra_convs=(0, 0, 0)), "extra_convs"),
+    (dict(arch="stylegan"), "unknown --arch"),
+    (dict(max_side=16), "--max-side"),
+])
+def test_bad_options_are_refused_early_with_the_flag_named(tmp_path, override, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(tiny_config(tmp_path, tmp_path / "r", **override))
+
+
+def test_argparse_is_built_from_the_dataclasses_and_knows_what_was_given():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    args = parser.parse_args(["--crop-size", "128", "--g-widths", "32,16", "--g-extra-convs", "1,0",
+                              "--no-seam-shift", "--loss", "hinge"])
+    given = given_train_options(args)
+    assert given == {"crop_size": 128, "g_widths": (32, 16), "g_extra_convs": (1, 0), "seam_shift": False,
+                     "loss": "hinge"}
+    config = config_from_args(given)
+    assert config.data.crop_size == 128 and config.model.g_widths == (32, 16) and config.run.steps == 4000
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--g-widths", "a,b"])
+
+
+def test_a_damaged_saved_config_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown options"):
+        TrainConfig.from_dict({"data": {"crop": 3}})
+    with pytest.raises(ConfigError, match="damaged"):
+        TrainConfig.from_dict({"data": {"crop_size": "big"}})
+    assert np.isfinite(1.0)

@@ -1,0 +1,200 @@
+"""The training loop end to end on tiny real networks and real image files: outputs, export to a
+model file the add-on loads, every loss, exact resume after a kill, divergence handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from blender_ganart.model_file import load_model
+from blender_ganart.synthesis import synthesize
+from test_trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
+from trainer.checkpoint import load_checkpoint
+from trainer.cli import main
+from trainer.errors import ConfigError, ExportError, NonFiniteLossError
+from trainer.export import export_run
+from trainer.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_texture_folder(tmp_path_factory.mktemp("textures"))
+
+
+def _weights(run_dir: Path) -> dict:
+    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
+    return {f"{net}.{k}": v for net in ("G", "D", "G_ema") for k, v in ckpt[net].items()}
+
+
+def _assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs"
+
+
+def test_cli_run_writes_checkpoint_metrics_samples_and_exports_a_loadable_model(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = tiny_cli_args(data, run, steps=6) + ["--sample-every", "3", "--metrics-every", "3"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "SWD real-vs-real floor" in err and "export with:" in err
+    for name in ("config.json", "run.json", "checkpoint.pt", "metrics.jsonl", "summary.json",
+                 "samples/step_0000003.png", "samples/step_0000006.png", "samples/final.png"):
+        assert (run / name).is_file(), name
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "d_loss" in r] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in records if "swd" in r] == [3, 6]
+    assert records[0]["swd_floor"] > 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["step"] == 6 and summary["stopped_by"] == "done" and summary["final_metrics"]["swd"] > 0
+
+    model_path = tmp_path / "tiny.ganart.pt"
+    assert main(["export", str(run), "--out", str(model_path), "--name", "Tiny stripes",
+                 "--description", "test", "--license", "CC0-1.0"]) == 0
+    model = load_model(model_path)
+    card = model.card
+    assert (card.name, card.data_license, card.native_size, card.training_steps) == ("Tiny stripes", "CC0-1.0", 32, 6)
+    assert card.training_command.startswith("python -m trainer train --data")
+    assert "6 images from" in card.training_data
+    ema = load_checkpoint(run / "checkpoint.pt")["G_ema"]
+    for name, tensor in model.generator.state_dict().items():  # the EMA generator, stored as float16
+        assert torch.allclose(tensor, ema[name].half().float())
+    texture = synthesize(model, seed=3, width=64, height=48)
+    assert texture.shape == (48, 64, 3)
+
+    assert main(["sample", str(model_path), "--seeds", "0-3", "--repeat", "2", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").is_file()
+    assert main(["eval", str(run), "--images", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["swd"] > 0 and result["swd_floor"] > 0 and result["images"] == 8
+
+
+def test_export_keeps_raw_and_ema_generators_apart(data, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(data, run, steps=4), log=quiet)
+    _, card = export_run(run, tmp_path / "ema.ganart.pt", data_license="")
+    export_run(run, tmp_path / "raw.ganart.pt", use_ema=False)
+    assert "not stated" in card.data_license
+    ema, raw = load_model(tmp_path / "ema.ganart.pt"), load_model(tmp_path / "raw.ganart.pt")
+    assert any(not torch.equal(a, b) for a, b in zip(ema.generator.parameters(), raw.generator.parameters()))
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_comparison_archs_train_and_sample_but_export_is_refused(data, tmp_path, arch, capsys):
+    run = tmp_path / arch
+    train(tiny_config(data, run, arch=arch, steps=2), log=quiet)
+    assert (run / "samples" / "final.png").is_file()
+    with pytest.raises(ExportError, match="only the texture generator"):
+        export_run(run, tmp_path / "x.ganart.pt")
+    assert main(["export", str(run), "--out", str(tmp_path / "x.ganart.pt")]) == 2
+    assert "only the texture generator" in capsys.readouterr().err
+    assert main(["sample", str(run), "--seeds", "1,2"]) == 0
+
+
+@pytest.mark.parametrize("loss", ["ns", "minimax", "hinge", "lsgan", "wgan-gp"])
+def test_every_loss_trains_with_finite_values(data, tmp_path, loss):
+    result = train(tiny_config(data, tmp_path / "run", steps=2, loss=loss, d_steps=2, r1_every=1), log=quiet)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r for r in records if "d_loss" in r]
+    assert result.step == 2 and len(losses) == 2
+    assert all(torch.isfinite(torch.tensor([r["d_loss"], r["g_loss"]])).all() for r in losses)
+
+
+def test_same_seed_gives_identical_weights_on_cpu_and_another_seed_does_not(data, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        train(tiny_config(data, tmp_path / name, steps=3, seed=seed), log=quiet)
+    _assert_same_weights(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    assert not torch.equal(_weights(tmp_path / "a")["G.to_output.weight"], _weights(tmp_path / "c")["G.to_output.weight"])
+
+
+@pytest.mark.parametrize("arch", ["texture", "dcgan"])
+def test_stop_and_resume_equals_an_uninterrupted_run(data, tmp_path, arch):
+    train(tiny_config(data, tmp_path / "whole", arch=arch, steps=7), log=quiet)
+    train(tiny_config(data, tmp_path / "split", arch=arch, steps=3), log=quiet)  # checkpoint at step 3
+    result = train(tiny_config(data, tmp_path / "split", arch=arch, steps=7), resume=True, log=quiet)
+    assert result.step == 7
+    _assert_same_weights(_weights(tmp_path / "whole"), _weights(tmp_path / "split"))
+    lines = (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["step"] for line in lines if "d_loss" in line]
+    assert steps == [1, 2, 3, 4, 5, 6, 7]  # nothing logged twice
+
+
+def test_sigterm_checkpoints_and_resume_continues_bit_exactly(data, tmp_path):
+    """A real kill: SIGTERM to a training process at an arbitrary step, then --resume."""
+    total = 60
+    killed = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "trainer", *tiny_cli_args(data, killed, steps=total)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = killed / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.exists() and '"step": 3,' in metrics.read_text():
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM; checkpoint saved" in err
+    stopped_at = load_checkpoint(killed / "checkpoint.pt")["step"]
+    assert 3 <= stopped_at < total
+
+    assert main(["train", "--resume", str(killed)]) == 0
+    train(tiny_config(data, tmp_path / "whole", steps=total), log=quiet)
+    _assert_same_weights(_weights(tmp_path / "whole"), _weights(killed))
+    info = json.loads((killed / "run.json").read_text())
+    assert info["resume_commands"][0]["at_step"] == stopped_at
+
+
+def test_a_diverging_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(tiny_cli_args(data, run, steps=4)) == 0
+    before = _weights(run)
+    # Resume with an absurd learning rate: the first new step overflows.
+    status = main(["train", "--resume", str(run), "--steps", "8", "--g-lr", "1e30", "--d-lr", "1e30"])
+    assert status == 3
+    err = capsys.readouterr().err
+    assert "became NaN" in err and "last good checkpoint" in err and "(step 4)" in err
+    _assert_same_weights(before, _weights(run))
+    assert all(torch.isfinite(v).all() for v in before.values() if v.is_floating_point())
+    # ...and the run continues from that checkpoint with sane learning rates.
+    assert main(["train", "--resume", str(run), "--steps", "6", "--g-lr", "0.0005", "--d-lr", "0.0005"]) == 0
+    assert load_checkpoint(run / "checkpoint.pt")["step"] == 6
+
+
+def test_non_finite_loss_raises_the_trainer_error(data, tmp_path):
+    with pytest.raises(NonFiniteLossError, match="step 1"):
+        train(tiny_config(data, tmp_path / "run", steps=3, g_lr=1e30, d_lr=1e30), log=quiet)
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_time_budget_stops_with_a_checkpoint(data, tmp_path):
+    result = train(tiny_config(data, tmp_path / "run", steps=10_000, max_minutes=1e-6, checkpoint_every=1000), log=quiet)
+    assert result.stopped_by == "time" and result.step == 1
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 1
+
+
+def test_run_folder_mistakes_are_clear_errors(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_config(data, run, steps=2), log=quiet)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(tiny_config(data, run, steps=2), log=quiet)
+    assert main(["train", "--resume", str(run), "--batch", "8"]) == 2
+    assert "cannot change when resuming" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert main(["train", "--out", str(tmp_path / "x")]) == 2
+    assert "--data" in capsys.readouterr().err
+    assert main(["export", str(run), "--out", str(tmp_path / "missing_dir" / "m.ganart.pt")]) == 2
+    (run / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated")
+    assert main(["export", str(run), "--out", str(tmp_path / "m.ganart.pt")]) == 2
+    assert "damaged" in capsys.readouterr().err
