@@ -1,0 +1,55 @@
+"""The plain Python API for scripts: `blender --background --python script.py`, or `import bpy`
+in a Python that has the bpy module.
+
+The add-on does not need to be enabled: these functions use the same checks, compute and node
+wiring as the Generate operator, read the add-on preferences when it is enabled (models folder,
+extra packages folder, device, memory limit) and use defaults when it is not. They run
+synchronously and raise GanArtError subclasses (with a sentence a user can act on) instead of
+reporting; on any error nothing in the file has been changed.
+
+    import bpy
+    from blender_ganart import api
+
+    for entry in api.list_models():
+        print(entry.name, entry.path, entry.bundled)
+    image = api.generate(bpy.data.objects["Plane"], seed=7, width=512, height=512)
+"""
+
+import os
+
+import bpy
+
+from . import blender_output, jobs, model_catalog, operators, preferences
+from .model_catalog import ModelEntry
+
+__all__ = ["ModelEntry", "list_models", "generate"]
+
+
+def list_models() -> list[ModelEntry]:
+    """Bundled models first, then the preferences' models folder; each with .name, .path, .card
+    (None when unreadable, see .error) and .bundled."""
+    return model_catalog.list_models(preferences.current().models_folder)
+
+
+def generate(target=None, *, model: str | os.PathLike | None = None, seed: int = 0, width: int = 1024,
+             height: int = 1024, tileable: bool = True, variation: float = 1.0, pack: bool = True,
+             save_path: str | os.PathLike | None = None):
+    """Generates a texture and wires it to the Base Color of the target's material; returns the image.
+
+    target: an Object (its active material; a mesh without one gets a new material), a Material,
+        or None for the active object.
+    model: a name from list_models(), a file path, or None for the first bundled model.
+    pack: keep the image (as PNG) inside the .blend.
+    save_path: also save it as a PNG there (a .png file or a folder). With pack=False and no
+        save_path, the PNG goes next to the saved .blend.
+    The image is named "<model name> <seed>"; calling again with the same model and seed
+    overwrites that image instead of adding another.
+    """
+    storage = "PACK" if pack and save_path is None else "SAVE"
+    request, plan = operators.prepare(bpy.context, "" if model is None else str(model), seed, width, height,
+                                      tileable, variation, 1, "NEW_NODE", storage, target, save_path)
+    result = jobs.run_now(operators.compute_work(request))
+    _material, images = blender_output.deliver(result, plan, storage, save_path)
+    if pack and storage == "SAVE":  # saved where asked and kept in the .blend as well
+        images[0].pack()
+    return images[0]

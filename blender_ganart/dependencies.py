@@ -1,0 +1,84 @@
+"""Finding PyTorch from inside Blender, where it is usually not installed.
+
+Blender ships its own Python without PyTorch, and Linux distributions' Blender runs on the system
+Python. Either way, PyTorch can live in another environment of the same Python version; adding that
+environment's site-packages folder to `sys.path` makes it importable. The add-on registers and draws
+without PyTorch: only generating needs it, and then the user gets a message saying how to install it.
+No bpy here, so the checks are testable in a plain Python.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from .errors import GanArtError
+
+
+class TorchMissingError(GanArtError):
+    """PyTorch cannot be imported by the Python that runs the add-on."""
+
+
+class PackagesFolderError(GanArtError):
+    """The extra packages folder from the preferences is not usable."""
+
+
+def add_packages_folder(folder: str | os.PathLike) -> Path | None:
+    """Appends an extra site-packages folder to sys.path (once); '' means none.
+
+    Appended, not prepended: such a folder may hold its own copy of modules Blender already
+    provides (the `bpy` wheel, for instance), and Blender's must win.
+    """
+    text = str(folder).strip()
+    if not text:
+        return None
+    path = Path(os.path.expanduser(text)).resolve()
+    if not path.is_dir():
+        raise PackagesFolderError(f"Extra packages folder not found: {path}")
+    if str(path) not in sys.path:
+        sys.path.append(str(path))
+        importlib.invalidate_caches()
+    return path
+
+
+def install_hint() -> str:
+    """One line telling the user how to get PyTorch into the Python that runs this code."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (
+        f"PyTorch is not installed for this Python {version}. Install it with "
+        f"'{sys.executable} -m pip install torch', or install it into any Python {version} "
+        f"environment and set that environment's site-packages folder as 'Extra packages folder' "
+        f"in the GAN Art add-on preferences."
+    )
+
+
+def require_torch() -> None:
+    """Imports torch or raises TorchMissingError with install instructions."""
+    try:
+        torch = importlib.import_module("torch")
+    except ImportError as exc:
+        raise TorchMissingError(f"{install_hint()} ({exc})") from None
+    _hide_torch_namespaces_from_blender(torch)
+
+
+def torch_available() -> bool:
+    try:
+        require_torch()
+    except TorchMissingError:
+        return False
+    return True
+
+
+def _hide_torch_namespaces_from_blender(torch) -> None:
+    """Blender (3.x) disables every module in sys.modules whose `__addon_enabled__` is truthy when
+    it quits; `torch.ops` and `torch.classes` answer any attribute with a new namespace object, so
+    Blender mistakes them for add-ons and prints tracebacks on exit. Saying False stops that."""
+    for name in ("ops", "classes"):
+        namespace = getattr(torch, name, None)
+        if namespace is not None:
+            try:
+                setattr(namespace, "__addon_enabled__", False)
+            except (AttributeError, TypeError):
+                pass  # a torch whose namespaces refuse attributes is not affected by the problem

@@ -1,0 +1,154 @@
+"""One Generate press, as plain data and plain compute: no bpy.
+
+The operator and the headless API gather their options into a GenerationRequest, check it here
+(before anything is allocated or any Blender data is touched), then run `compute` (in a worker
+thread in the UI, directly in background mode). Only the finished float32 arrays go back to the
+Blender side, which writes them into images.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import GanArtError, SynthesisOptionsError
+
+MAX_VARIATIONS = 16
+# Besides the texture itself: torch, the model, one head tile's activations; measured peak for a
+# 4096² texture was ~1.1 GiB including torch, so half a GiB covers the rest with room to spare.
+WORKING_MARGIN = 512 * 2**20
+
+
+class NotEnoughMemoryError(GanArtError):
+    """The requested texture would not fit in memory; refused before allocating it."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    model_path: Path
+    seed: int = 0
+    width: int = 1024
+    height: int = 1024
+    tileable: bool = True
+    variation: float = 1.0
+    count: int = 1  # variations: seeds seed, seed+1, ... seed+count-1
+    device: str = "auto"
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.seed + i for i in range(self.count)]
+
+
+@dataclass
+class GeneratedTexture:
+    seed: int
+    pixels: object  # float32 numpy array (height, width, channels) in [0, 1], rows top to bottom
+    model_name: str
+    channels: tuple[str, ...]
+
+
+@dataclass
+class GenerationResult:
+    textures: list[GeneratedTexture] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def memory_needed(width: int, height: int, count: int = 1, channels: int = 3) -> int:
+    """Bytes a press of Generate costs at its peak.
+
+    Per texture (all are kept until the main thread writes them): the float32 texture and
+    Blender's own 8-bit RGBA copy; once: the float32 RGBA buffer handed to foreach_set, and the
+    generator's working memory.
+    """
+    pixels = width * height
+    return count * (pixels * channels * 4 + pixels * 4) + pixels * 4 * 4 + WORKING_MARGIN
+
+
+def available_memory() -> int | None:
+    """Bytes the system can still give this process, or None where that cannot be found out."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if sys.platform == "win32":
+        return _windows_available_memory()
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_request(request: GenerationRequest, memory_limit: int | None = None) -> None:
+    """Raises a GanArtError for anything that would fail later; allocates nothing.
+
+    memory_limit: bytes the user allows (a preference); None or 0 uses the available memory.
+    """
+    from .synthesis import MAX_SIZE, MIN_SIZE  # imports torch; callers ran require_torch() first
+
+    for name in ("width", "height"):
+        value = getattr(request, name)
+        if not MIN_SIZE <= value <= MAX_SIZE:
+            raise SynthesisOptionsError(
+                f"{name.capitalize()} {value} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
+            )
+    if not 1 <= request.count <= MAX_VARIATIONS:
+        raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {request.count}.")
+    if not (0 <= request.seed and request.seed + request.count - 1 < 2**64):
+        raise SynthesisOptionsError(f"Seed must be 0 to 2^64-1, got {request.seed}.")
+    need = memory_needed(request.width, request.height, request.count)
+    limit = memory_limit or available_memory()
+    if limit is not None and need > limit:
+        raise NotEnoughMemoryError(
+            f"{request.count}× {request.width}×{request.height} px needs about {need / 2**30:.1f} GiB of memory but "
+            f"only {limit / 2**30:.1f} GiB is available; choose a smaller size."
+        )
+
+
+def compute(request: GenerationRequest, load_model: Callable,
+            progress: Callable[[float], None] | None = None,
+            should_cancel: Callable[[], bool] | None = None) -> GenerationResult:
+    """Runs the generator for every requested seed; raises Cancelled when asked to stop.
+
+    load_model: path → LoadedModel (the catalog's cache, so repeated presses do not reload).
+    """
+    from .synthesis import synthesize
+
+    started = time.perf_counter()
+    model = load_model(request.model_path)
+    result = GenerationResult()
+    seeds = request.seeds
+    for index, seed in enumerate(seeds):
+        def part_progress(fraction: float, index: int = index) -> None:
+            if progress is not None:
+                progress((index + fraction) / len(seeds))
+
+        pixels = synthesize(model, seed, request.width, request.height, request.tileable,
+                            request.variation, device=request.device,
+                            progress=part_progress, should_cancel=should_cancel)
+        result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _windows_available_memory() -> int | None:
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                    ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                    ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                    ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                    ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+        return None
+    return int(status.ullAvailPhys)

@@ -1,0 +1,76 @@
+"""float32 texture arrays → bpy.types.Image, and nothing else.
+
+Blender wants exactly width·height·4 float32 values, rows from the bottom up, for
+`pixels.foreach_set`; a float64 buffer raises TypeError and a per-pixel Python loop takes minutes
+at 4096², so the array is laid out once with NumPy and handed over as one buffer. Images are 8-bit
+(packed as PNG, sRGB for colour) because float images pack as large EXR files.
+"""
+
+import os
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+COLOR_SPACE = "sRGB"
+
+
+def rgba_rows_bottom_up(texture: np.ndarray) -> np.ndarray:
+    """(H, W, C) top-to-bottom in [0, 1] → flat float32 (H·W·4,) bottom-to-top, alpha 1.
+
+    One channel becomes grey; more than three (e.g. extra data maps) keeps the first three.
+    """
+    if texture.ndim != 3 or texture.shape[2] < 1:
+        raise ValueError(f"expected an (H, W, C) texture, got shape {texture.shape}")
+    height, width, channels = texture.shape
+    rgba = np.empty((height, width, 4), dtype=np.float32)
+    flipped = texture[::-1]
+    if channels >= 3:
+        rgba[..., :3] = flipped[..., :3]
+    else:
+        rgba[..., :3] = flipped[..., :1]
+    rgba[..., 3] = 1.0
+    return rgba.reshape(-1)
+
+
+def write_image(name: str, texture: np.ndarray, image=None):
+    """Writes `texture` into `image` (resized if needed) or a new image called `name`."""
+    height, width = texture.shape[:2]
+    buffer = rgba_rows_bottom_up(texture)
+    if image is None:
+        image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
+    else:
+        if tuple(image.size) != (width, height):
+            image.scale(width, height)
+    image.colorspace_settings.name = COLOR_SPACE
+    image.pixels.foreach_set(buffer)
+    image.update()
+    return image
+
+
+def pack_image(image) -> None:
+    """Keeps the pixels inside the .blend (as PNG); without this they are lost on reload."""
+    image.pack()
+
+
+def save_png(image, path: str | os.PathLike) -> Path:
+    """Saves the image as a PNG file and points the image at it, so reloading reads that file."""
+    path = Path(bpy.path.abspath(str(path)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if image.packed_file is not None:
+        image.unpack(method="REMOVE")
+    image.filepath_raw = str(path)
+    image.file_format = "PNG"
+    image.save()
+    image.source = "FILE"
+    image.filepath = bpy.path.relpath(str(path)) if bpy.data.filepath else str(path)
+    image.reload()
+    return path
+
+
+def read_pixels(image) -> np.ndarray:
+    """The image's pixels as (H, W, 4) float32, rows top to bottom (for checks and tests)."""
+    width, height = image.size
+    flat = np.empty(width * height * 4, dtype=np.float32)
+    image.pixels.foreach_get(flat)
+    return flat.reshape(height, width, 4)[::-1]

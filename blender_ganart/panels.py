@@ -1,0 +1,95 @@
+"""The "GAN Art" sidebar tab in the 3D Viewport and the Shader Editor. Panels only draw."""
+
+import bpy
+
+from . import jobs, model_catalog, preferences, properties
+
+
+class _GanArtPanel:
+    """Shared drawing; the subclasses only say which editor they live in."""
+
+    bl_region_type = "UI"
+    bl_category = "GAN Art"
+    bl_label = "GAN Art Texture"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.ganart
+        self._draw_model(context, layout, settings)
+
+        col = layout.column(align=True)
+        row = col.row(align=True)
+        row.prop(settings, "seed")
+        row.operator("ganart.random_seed", text="", icon="FILE_REFRESH")
+        col.prop(settings, "size")
+        if settings.size == "CUSTOM":
+            row = col.row(align=True)
+            row.prop(settings, "width")
+            row.prop(settings, "height")
+        col = layout.column()
+        col.prop(settings, "tileable")
+        col.prop(settings, "variation")
+        col.prop(settings, "variations")
+        layout.prop(settings, "destination", expand=True)
+        layout.prop(settings, "storage", expand=True)
+
+        job = jobs.ACTIVE.running()
+        if job is None:
+            layout.operator("ganart.generate", icon="SHADING_TEXTURE")
+        else:
+            row = layout.row(align=True)
+            if hasattr(row, "progress"):  # Blender 4.0+
+                row.progress(factor=job.progress, type="BAR", text=f"Generating {job.progress:.0%}")
+            else:
+                row.label(text=f"Generating… {job.progress:.0%}", icon="TIME")
+            row.operator("ganart.cancel", text="", icon="CANCEL")
+        if settings.last_result:
+            layout.label(text=settings.last_result, icon="CHECKMARK")
+
+    def _draw_model(self, context, layout, settings):
+        row = layout.row(align=True)
+        row.prop(settings, "model", text="")
+        row.operator("ganart.refresh_models", text="", icon="FILE_REFRESH")
+        if settings.model == properties.FILE_CHOICE:
+            layout.prop(settings, "model_file", text="")
+            return
+        entry = _chosen_entry(context, settings.model)
+        if entry is None:
+            layout.label(text="No models found: set a models folder in the preferences.", icon="INFO")
+            return
+        box = layout.box().column(align=True)
+        if entry.error:
+            box.label(text=entry.error, icon="ERROR")
+            return
+        card = entry.card
+        box.label(text=card.name, icon="TEXTURE")
+        if card.description:
+            box.label(text=card.description)
+        box.label(text=f"Native size: {card.native_size} px · {', '.join(card.channels)}")
+        if card.data_license:
+            box.label(text=f"Data license: {card.data_license}")
+
+
+def _chosen_entry(context, model_id: str):
+    for entry in model_catalog.list_models(preferences.current(context).models_folder):
+        if properties.model_id(entry) == model_id:
+            return entry
+    return None
+
+
+class VIEW3D_PT_ganart(_GanArtPanel, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_idname = "VIEW3D_PT_ganart"
+
+
+class NODE_PT_ganart(_GanArtPanel, bpy.types.Panel):
+    bl_space_type = "NODE_EDITOR"
+    bl_idname = "NODE_PT_ganart"
+
+    @classmethod
+    def poll(cls, context):
+        space = context.space_data
+        return space is not None and getattr(space, "tree_type", "") == "ShaderNodeTree"
+
+
+classes = (VIEW3D_PT_ganart, NODE_PT_ganart)

@@ -1,0 +1,118 @@
+"""The add-on preferences: where the user's models and PyTorch live, which device, memory cap.
+
+`current()` gives plain values, with defaults when the add-on is not enabled, so the headless API
+works with nothing registered.
+"""
+
+from dataclasses import dataclass
+
+import bpy
+
+from . import dependencies
+from .errors import GanArtError
+
+# Legacy add-on: "blender_ganart"; extension: "bl_ext.<repo>.blender_ganart". Preferences are keyed by it.
+ADDON_ID = __package__
+
+
+@dataclass(frozen=True)
+class AddonSettings:
+    models_folder: str = ""
+    extra_packages: str = ""
+    device: str = "auto"
+    memory_limit_gb: float = 0.0  # 0: the memory the system has available
+
+    @property
+    def memory_limit(self) -> int | None:
+        return int(self.memory_limit_gb * 2**30) or None
+
+
+def current(context=None) -> AddonSettings:
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_ID)
+    if addon is None or addon.preferences is None:
+        return AddonSettings()
+    prefs = addon.preferences
+    return AddonSettings(bpy.path.abspath(prefs.models_folder), bpy.path.abspath(prefs.extra_packages),
+                         prefs.device, prefs.memory_limit_gb)
+
+
+def apply_extra_packages(folder: str) -> str:
+    """Adds the folder to sys.path; returns '' or the problem in one line (never raises)."""
+    try:
+        dependencies.add_packages_folder(folder)
+    except GanArtError as exc:
+        return str(exc)
+    return ""
+
+
+def _extra_packages_changed(self, _context) -> None:
+    apply_extra_packages(bpy.path.abspath(self.extra_packages))
+
+
+class GANART_AP_preferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_ID
+
+    models_folder: bpy.props.StringProperty(
+        name="Models folder",
+        description="Folder with your own generator files (*.ganart.pt), listed after the bundled models",
+        subtype="DIR_PATH",
+    )
+    extra_packages: bpy.props.StringProperty(
+        name="Extra packages folder",
+        description=(
+            "A site-packages folder of another Python of the same version that has PyTorch installed, "
+            "e.g. /path/to/venv/lib/python3.11/site-packages"
+        ),
+        subtype="DIR_PATH",
+        update=_extra_packages_changed,
+    )
+    device: bpy.props.EnumProperty(
+        name="Device",
+        description="Where the generator runs; the texture is the same on every device",
+        items=(
+            ("auto", "Automatic", "The GPU when PyTorch can use one, else the CPU"),
+            ("cpu", "CPU", "Always the CPU"),
+            ("cuda", "CUDA", "An NVIDIA GPU"),
+            ("mps", "Metal", "An Apple GPU"),
+        ),
+        default="auto",
+    )
+    memory_limit_gb: bpy.props.FloatProperty(
+        name="Memory limit (GiB)",
+        description="Refuse textures needing more memory than this; 0 uses the memory the system has free",
+        min=0.0,
+        soft_max=256.0,
+        default=0.0,
+    )
+
+    def draw(self, _context):
+        layout = self.layout
+        layout.prop(self, "models_folder")
+        layout.prop(self, "extra_packages")
+        problem = apply_extra_packages(bpy.path.abspath(self.extra_packages))
+        if problem:
+            layout.label(text=problem, icon="ERROR")
+        elif dependencies.torch_available():
+            layout.label(text="PyTorch found.", icon="CHECKMARK")
+        else:
+            for line in _wrap(dependencies.install_hint(), 90):
+                layout.label(text=line, icon="ERROR")
+        row = layout.row()
+        row.prop(self, "device")
+        row.prop(self, "memory_limit_gb")
+        layout.label(text="This add-on never goes online; it needs no internet access.", icon="INFO")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + ([line] if line else [])
+
+
+classes = (GANART_AP_preferences,)

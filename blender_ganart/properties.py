@@ -1,0 +1,108 @@
+"""The panel's settings, one PropertyGroup on the scene (`scene.ganart`), saved with the .blend.
+
+The Generate operator has its own copy of every option (so scripts, F3 search and the redo panel
+see them); when the panel's button invokes it, it fills unset options from here.
+"""
+
+import zlib
+
+import bpy
+
+from . import model_catalog, preferences
+
+SIZE_PRESETS = ("512", "1024", "2048", "4096")
+FILE_CHOICE = "FILE"
+
+# Blender keeps only pointers to the strings a dynamic enum callback returns; Python must keep the
+# strings alive or the menu shows garbage. This list holds the latest items for that reason.
+_model_items_alive: list = []
+
+
+def model_items(_self, context):
+    settings = preferences.current(context)
+    items = []
+    for entry in model_catalog.list_models(settings.models_folder):
+        origin = "Bundled" if entry.bundled else "Your models folder"
+        tip = f"{origin}: {entry.path}" + (f" — cannot be used: {entry.error}" if entry.error else "")
+        items.append((model_id(entry), entry.name, tip, "ERROR" if entry.error else "TEXTURE",
+                      _stable_number(model_id(entry))))
+    items.append((FILE_CHOICE, "Model file…", "A generator file (*.ganart.pt) anywhere on disk",
+                  "FILE_FOLDER", 1))
+    _model_items_alive[:] = items
+    return _model_items_alive
+
+
+def model_id(entry: model_catalog.ModelEntry) -> str:
+    return ("bundled:" if entry.bundled else "user:") + entry.path.name
+
+
+def model_path_for(choice: str, model_file: str, context=None) -> str:
+    """The enum choice (or the file path for 'Model file…') → what model_catalog.resolve_model takes."""
+    if choice == FILE_CHOICE:
+        return bpy.path.abspath(model_file) if model_file else ""
+    settings = preferences.current(context)
+    for entry in model_catalog.list_models(settings.models_folder):
+        if model_id(entry) == choice:
+            return str(entry.path)
+    return ""
+
+
+def _stable_number(identifier: str) -> int:
+    """Enum values are what the .blend stores; derive them from the identifier so a choice
+    survives models being added or removed (list positions would shift)."""
+    return 2 + zlib.crc32(identifier.encode()) % (2**31 - 3)
+
+
+class GANART_PG_settings(bpy.types.PropertyGroup):
+    model: bpy.props.EnumProperty(name="Model", description="The generator that makes the texture",
+                                  items=model_items)
+    model_file: bpy.props.StringProperty(name="Model file", subtype="FILE_PATH",
+                                         description="A generator file (*.ganart.pt)")
+    seed: bpy.props.IntProperty(name="Seed", min=0, default=0,
+                                description="The same seed, model and options give the same texture")
+    size: bpy.props.EnumProperty(
+        name="Size",
+        items=[(s, f"{s}×{s}", f"{s}×{s} pixels") for s in SIZE_PRESETS]
+        + [("CUSTOM", "Custom", "Set width and height")],
+        default="1024",
+    )
+    width: bpy.props.IntProperty(name="Width", min=0, soft_min=16, soft_max=8192, default=1024, subtype="PIXEL")
+    height: bpy.props.IntProperty(name="Height", min=0, soft_min=16, soft_max=8192, default=1024, subtype="PIXEL")
+    tileable: bpy.props.BoolProperty(name="Tileable", default=True,
+                                     description="Opposite edges match, so the texture repeats without seams")
+    variation: bpy.props.FloatProperty(name="Detail variation", min=0.0, max=4.0, soft_max=2.0, default=1.0,
+                                       description="Strength of the local noise (1 = as trained)")
+    variations: bpy.props.IntProperty(name="Variations", min=1, max=16, default=1,
+                                      description="How many textures, from consecutive seeds")
+    destination: bpy.props.EnumProperty(
+        name="Destination",
+        items=(
+            ("NEW_NODE", "Material", "An Image Texture node on the active material's Base Color"),
+            ("SELECTED_NODE", "Selected Node", "Replace the image of the selected Image Texture node"),
+        ),
+    )
+    storage: bpy.props.EnumProperty(
+        name="Storage",
+        items=(
+            ("PACK", "Pack", "Keep the image inside the .blend file"),
+            ("SAVE", "Save PNG", "Save a PNG next to the .blend file"),
+        ),
+    )
+    last_result: bpy.props.StringProperty(name="Last result", options={"SKIP_SAVE"})
+
+    def pixel_size(self) -> tuple[int, int]:
+        if self.size == "CUSTOM":
+            return self.width, self.height
+        side = int(self.size)
+        return side, side
+
+
+classes = (GANART_PG_settings,)
+
+
+def register_properties() -> None:
+    bpy.types.Scene.ganart = bpy.props.PointerProperty(type=GANART_PG_settings)
+
+
+def unregister_properties() -> None:
+    del bpy.types.Scene.ganart
