@@ -4,22 +4,26 @@ Blender wants exactly width·height·4 float32 values, rows from the bottom up, 
 `pixels.foreach_set`; a float64 buffer raises TypeError and a per-pixel Python loop takes minutes
 at 4096², so the array is laid out once with NumPy and handed over as one buffer. Images are 8-bit
 (packed as PNG, sRGB for colour) because float images pack as large EXR files.
+
+NumPy is imported inside the functions: some Blender builds (Debian's) have no NumPy until the
+PyTorch environment is added, and the add-on must register before that.
 """
 
 import os
 from pathlib import Path
 
 import bpy
-import numpy as np
 
 COLOR_SPACE = "sRGB"
 
 
-def rgba_rows_bottom_up(texture: np.ndarray) -> np.ndarray:
+def rgba_rows_bottom_up(texture):
     """(H, W, C) top-to-bottom in [0, 1] → flat float32 (H·W·4,) bottom-to-top, alpha 1.
 
     One channel becomes grey; more than three (e.g. extra data maps) keeps the first three.
     """
+    import numpy as np
+
     if texture.ndim != 3 or texture.shape[2] < 1:
         raise ValueError(f"expected an (H, W, C) texture, got shape {texture.shape}")
     height, width, channels = texture.shape
@@ -33,15 +37,20 @@ def rgba_rows_bottom_up(texture: np.ndarray) -> np.ndarray:
     return rgba.reshape(-1)
 
 
-def write_image(name: str, texture: np.ndarray, image=None):
+def write_image(name: str, texture, image=None):
     """Writes `texture` into `image` (resized if needed) or a new image called `name`."""
     height, width = texture.shape[:2]
     buffer = rgba_rows_bottom_up(texture)
-    if image is None:
+    if image is not None and tuple(image.size) != (width, height):
+        # A packed or file-backed image cannot simply be rescaled (its pixel array keeps the old
+        # size), so a new image takes over every user of the old one, and its name.
+        replacement = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
+        image.user_remap(replacement)
+        bpy.data.images.remove(image)
+        replacement.name = name
+        image = replacement
+    elif image is None:
         image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
-    else:
-        if tuple(image.size) != (width, height):
-            image.scale(width, height)
     image.colorspace_settings.name = COLOR_SPACE
     image.pixels.foreach_set(buffer)
     image.update()
@@ -68,8 +77,10 @@ def save_png(image, path: str | os.PathLike) -> Path:
     return path
 
 
-def read_pixels(image) -> np.ndarray:
+def read_pixels(image):
     """The image's pixels as (H, W, 4) float32, rows top to bottom (for checks and tests)."""
+    import numpy as np
+
     width, height = image.size
     flat = np.empty(width * height * 4, dtype=np.float32)
     image.pixels.foreach_get(flat)

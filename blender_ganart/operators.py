@@ -41,7 +41,7 @@ def compute_work(request):
 def summary(result, request, seconds: float) -> str:
     first = result.textures[0]
     seeds = f"seed {first.seed}" if len(result.textures) == 1 else f"seeds {first.seed}–{result.textures[-1].seed}"
-    return f"{first.model_name}, {seeds}, {request.width}×{request.height} px in {seconds:.2f} s"
+    return f"{first.model_name}, {seeds}; {request.width}×{request.height} px in {seconds:.2f} s"
 
 
 class GANART_OT_generate(bpy.types.Operator):

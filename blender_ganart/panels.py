@@ -44,7 +44,9 @@ class _GanArtPanel:
                 row.label(text=f"Generating… {job.progress:.0%}", icon="TIME")
             row.operator("ganart.cancel", text="", icon="CANCEL")
         if settings.last_result:
-            layout.label(text=settings.last_result, icon="CHECKMARK")
+            col = layout.column(align=True)
+            for index, part in enumerate(settings.last_result.split("; ")):
+                col.label(text=part, icon="CHECKMARK" if index == 0 else "TIME")
 
     def _draw_model(self, context, layout, settings):
         row = layout.row(align=True)

@@ -1,0 +1,145 @@
+"""Runs inside a real Blender window (Debian's Blender 3.4 under Xvfb), started by
+tests/test_blender_window.py: enables the add-on like a user, points it at PyTorch, opens the
+"GAN Art" sidebar tab, presses Generate (the modal, threaded path), waits for the result, saves a
+screenshot and writes what it saw to a JSON file. Blender is started with --enable-event-simulate,
+so the tab is opened with simulated clicks on the sidebar's tab strip, as a user would.
+
+Arguments after '--': <json config path>.
+"""
+
+import json
+import sys
+import time
+import traceback
+
+import bpy
+
+config = json.loads(open(sys.argv[sys.argv.index("--") + 1]).read())
+report = {"steps": [], "drawn_progress": [], "errors": []}
+state = {"step": 0, "clicks": 0, "started": None, "drawn": False}
+
+
+def log(text):
+    report["steps"].append(text)
+    print("GANART-WINDOW:", text, flush=True)
+
+
+def view3d():
+    window = bpy.context.window_manager.windows[0]
+    area = max((a for a in window.screen.areas if a.type == "VIEW_3D"), key=lambda a: a.width * a.height)
+    sidebar = next(r for r in area.regions if r.type == "UI")
+    main = next(r for r in area.regions if r.type == "WINDOW")
+    return window, area, sidebar, main
+
+
+def finish():
+    with open(config["report"], "w") as handle:
+        json.dump(report, handle, indent=1)
+    bpy.ops.wm.quit_blender()
+
+
+def setup():
+    window = bpy.context.window_manager.windows[0]
+    window.event_simulate(type="ESC", value="PRESS", x=10, y=10)  # close the first-run splash
+    window.event_simulate(type="ESC", value="RELEASE", x=10, y=10)
+    bpy.ops.preferences.addon_enable(module="blender_ganart")
+    prefs = bpy.context.preferences.addons["blender_ganart"].preferences
+    prefs.extra_packages = config["site_packages"]
+    prefs.models_folder = config["models_folder"]
+    log("add-on enabled")
+    from blender_ganart import panels
+
+    original = panels.VIEW3D_PT_ganart.draw
+
+    def draw_and_note(self, context):  # the real draw; noting that the GAN Art tab is showing
+        state["drawn"] = True
+        from blender_ganart import jobs
+
+        job = jobs.ACTIVE.running()
+        if job is not None:
+            report["drawn_progress"].append(round(job.progress, 3))
+        original(self, context)
+
+    panels.VIEW3D_PT_ganart.draw = draw_and_note
+    settings = bpy.context.scene.ganart
+    settings.model = config["model_id"]
+    settings.size = "512"
+    settings.seed = 42
+    window, area, sidebar, _main = view3d()
+    area.spaces.active.show_region_ui = True
+    area.spaces.active.shading.type = "MATERIAL"
+
+
+def open_tab():
+    """Clicks down the sidebar's tab strip, one spot per tick, until the GAN Art panel draws.
+
+    The tab's position depends on fonts and scale, so it is found the way a user scans for it."""
+    window, area, sidebar, _main = view3d()
+    if state["drawn"]:
+        log(f"GAN Art tab open after {state['clicks']} clicks on the tab strip")
+        return True
+    x = sidebar.x + sidebar.width - 10
+    y = sidebar.y + sidebar.height - 15 - 20 * state["clicks"]
+    if y < sidebar.y:
+        raise RuntimeError("the GAN Art tab never showed")
+    window.event_simulate(type="MOUSEMOVE", value="NOTHING", x=x, y=y)
+    window.event_simulate(type="LEFTMOUSE", value="PRESS", x=x, y=y)
+    window.event_simulate(type="LEFTMOUSE", value="RELEASE", x=x, y=y)
+    state["clicks"] += 1
+    return False
+
+
+def press_generate():
+    window, area, sidebar, _main = view3d()
+    with bpy.context.temp_override(window=window, area=area, region=sidebar):
+        result = bpy.ops.ganart.generate("INVOKE_DEFAULT")
+    log(f"Generate pressed: {sorted(result)}")
+    report["invoke_result"] = sorted(result)
+    state["started"] = time.perf_counter()
+    return True
+
+
+def wait_result():
+    from blender_ganart import jobs
+
+    if jobs.ACTIVE.running() is not None:
+        return False
+    settings = bpy.context.scene.ganart
+    report["last_result"] = settings.last_result
+    report["images"] = {i.name: list(i.size) for i in bpy.data.images}
+    report["seconds"] = time.perf_counter() - state["started"]
+    material = bpy.context.active_object.active_material
+    report["material"] = material.name if material else None
+    log(f"result: {settings.last_result}")
+    return True
+
+
+def screenshot():
+    window, area, _sidebar, _main = view3d()
+    for _ in range(3):
+        bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=1)
+    with bpy.context.temp_override(window=window):
+        bpy.ops.screen.screenshot(filepath=config["screenshot"])
+    log("screenshot saved")
+    return True
+
+
+STEPS = [setup, open_tab, press_generate, wait_result, screenshot]
+
+
+def tick():
+    try:
+        if state["step"] >= len(STEPS):
+            finish()
+            return None
+        done = STEPS[state["step"]]()
+        if done is None or done:
+            state["step"] += 1
+        return 0.3
+    except Exception:  # noqa: BLE001 - recorded for the test to show, then Blender quits
+        report["errors"].append(traceback.format_exc())
+        finish()
+        return None
+
+
+bpy.app.timers.register(tick, first_interval=1.0)
