@@ -16,14 +16,6 @@ PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 $PIP install "torch==2.13.0"
 $PIP install -e ".[test,blender]"
 
-# [issue 6, tests/test_build.py] Debian's Blender 3.4 checks that the add-on zip installs as a
-# legacy add-on in a real Blender older than 4.2. Installed only when missing and running as root
-# on a Debian-like system; elsewhere that one test is skipped.
-if ! command -v blender >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends blender >/dev/null
-fi
-
 # [issue 4, tests/test_blender_window.py] The add-on in a real Blender window: Debian's Blender
 # 3.4 under Xvfb (software OpenGL from Mesa). Installed only when missing and running as root on
 # a Debian-like system; elsewhere those tests are skipped.
