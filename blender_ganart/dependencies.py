@@ -60,7 +60,7 @@ def require_torch() -> None:
         torch = importlib.import_module("torch")
     except ImportError as exc:
         raise TorchMissingError(f"{install_hint()} ({exc})") from None
-    _hide_torch_namespaces_from_blender(torch)
+    _make_blender_exit_safe(torch)
 
 
 def torch_available() -> bool:
@@ -71,10 +71,17 @@ def torch_available() -> bool:
     return True
 
 
-def _hide_torch_namespaces_from_blender(torch) -> None:
-    """Blender (3.x) disables every module in sys.modules whose `__addon_enabled__` is truthy when
-    it quits; `torch.ops` and `torch.classes` answer any attribute with a new namespace object, so
-    Blender mistakes them for add-ons and prints tracebacks on exit. Saying False stops that."""
+def _make_blender_exit_safe(torch) -> None:
+    """Two things PyTorch's import leaves behind that break Blender 3.x when it quits.
+
+    Blender disables every module in sys.modules whose `__addon_enabled__` is truthy:
+    - `torch.ops` and `torch.classes` answer any attribute with a new namespace object, so Blender
+      mistakes them for add-ons and prints tracebacks; saying False stops that.
+    - importing multiprocessing aliases `__mp_main__` to the `__main__` of the moment, which in
+      Blender is the temporary module of a running script; Blender frees it, and touching it at
+      exit crashes Blender (segmentation fault). Only spawned child processes need the alias, and
+      they set their own, so it is dropped inside Blender.
+    """
     for name in ("ops", "classes"):
         namespace = getattr(torch, name, None)
         if namespace is not None:
@@ -82,3 +89,6 @@ def _hide_torch_namespaces_from_blender(torch) -> None:
                 setattr(namespace, "__addon_enabled__", False)
             except (AttributeError, TypeError):
                 pass  # a torch whose namespaces refuse attributes is not affected by the problem
+    if "bpy" in sys.modules and sys.modules.get("__mp_main__") is not None:
+        if getattr(sys.modules["__mp_main__"], "__name__", "") == "__main__":
+            del sys.modules["__mp_main__"]

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def _run(command, env, cwd, timeout=240):
 
 
 def _assert_clean_log(log):
+    assert "crash" not in log.lower(), log[-4000:]
     assert "Traceback" not in log and "Error:" not in log.replace("Error: Not freed memory", ""), log[-4000:]
 
 
@@ -64,6 +66,7 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["errors"] == [], report["errors"]
     _assert_clean_log(log)
+    assert code == 0, log[-4000:]
     assert report["invoke_result"] == ["RUNNING_MODAL"]  # the threaded path, not the synchronous one
     name = next(n for n in report["images"] if n.endswith(" 42"))
     assert report["images"][name] == [512, 512] and report["material"]
@@ -91,4 +94,20 @@ def test_background_without_then_with_pytorch(tmp_path, blender_env):
     assert report["with_torch"] == ["FINISHED"]
     assert report["max_difference"] <= 0.5 / 255 + 1e-6
     assert report["linked"] == "Pebbles 3" and report["reload_equal"]
-    assert "Traceback" not in log, log[-4000:]
+    assert code == 0 and "crash" not in log.lower() and "Traceback" not in log, log[-4000:]
+
+
+@pytest.mark.parametrize("runner", ["blender 3.4", "bpy module"])
+def test_headless_example_runs(tmp_path, blender_env, runner):
+    """The README's example, both ways it documents."""
+    env, model = blender_env
+    out = tmp_path / "example.blend"
+    example = str(ROOT / "examples" / "headless_example.py")
+    if runner == "blender 3.4":
+        env = dict(env, PYTHONPATH=sysconfig.get_paths()["purelib"])
+        command = ["blender", "--background", "--factory-startup", "--python", example, "--", str(out), str(model)]
+    else:
+        command = [sys.executable, example, str(out), str(model)]
+    code, log = _run(command, env, tmp_path)
+    assert code == 0 and "crash" not in log.lower() and "Traceback" not in log, log[-4000:]
+    assert "generated 'Pebbles 42' (512, 512) into material 'Pebbles 42'" in log and out.is_file()
