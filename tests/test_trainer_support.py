@@ -32,7 +32,7 @@ def tiny_config(data: Path, out: Path, arch: str = "texture", steps: int = 4, **
     sections = {
         "data": dict(data=str(data), crop_size=32),
         "model": dict(arch=arch, g_widths=(16, 8, 8), g_extra_convs=(0, 0, 0), local_dim=4, global_dim=4,
-                      d_width=8, d_max_width=16, g_base_width=8, z_dim=8),
+                      d_width=8, g_base_width=8, z_dim=8),
         "loss": dict(),
         "optim": dict(batch=4),
         "augment": dict(),
@@ -51,7 +51,7 @@ def tiny_cli_args(data: Path, out: Path, steps: int = 4) -> list[str]:
     """The same tiny run as command-line options."""
     return ["train", "--data", str(data), "--out", str(out), "--crop-size", "32", "--g-widths", "16,8,8",
             "--g-extra-convs", "0,0,0", "--local-dim", "4", "--global-dim", "4", "--d-width", "8",
-            "--d-max-width", "16", "--batch", "4", "--steps", str(steps), "--checkpoint-every", "2",
+            "--batch", "4", "--steps", str(steps), "--checkpoint-every", "2",
             "--sample-every", "0", "--metrics-every", "0", "--metrics-images", "8", "--log-every", "1",
             "--threads", "1", "--device", "cpu"]
 

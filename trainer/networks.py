@@ -1,7 +1,8 @@
 """The networks the trainer pits against each other, and how each architecture makes a fake batch.
 
 `texture` trains the add-on's own `blender_ganart.network.Generator` (imported, never copied) on a
-periodic latent field, with a convolutional discriminator. `dcgan` (Radford et al., 2016) and
+periodic latent field, against a DCGAN-style discriminator (so the two presets differ in the
+generator and the recipe around it). `dcgan` (Radford et al., 2016) and
 `mlp` (Goodfellow et al., 2014) are the seed papers' classic generator/discriminator pairs, kept
 so the project can show side by side what the texture generator improves.
 """
@@ -23,37 +24,6 @@ from .config import TrainConfig
 
 def _maybe_sn(layer: nn.Module, enabled: bool) -> nn.Module:
     return _spectral_norm(layer) if enabled else layer
-
-
-class TextureDiscriminator(nn.Module):
-    """(N, 3, crop, crop) → (N,) logits: one 3×3 conv per resolution, each followed by 2× average
-    pooling, down to 4×4; then a small fully connected head that sees the whole crop (so it sees
-    where a seam runs). One conv per level keeps D cheap at full resolution, where it would
-    otherwise cost several times the generator on a CPU."""
-
-    def __init__(self, crop: int, width: int = 16, max_width: int = 256, spectral_norm: bool = False):
-        super().__init__()
-        sn = lambda layer: _maybe_sn(layer, spectral_norm)  # noqa: E731
-        ch = min(width, max_width)
-        self.from_rgb = sn(nn.Conv2d(3, ch, 1))
-        convs = []
-        res = crop
-        while res > 4:
-            out = min(ch * 2, max_width)
-            convs.append(sn(nn.Conv2d(ch, out, 3, padding=1)))
-            ch, res = out, res // 2
-        self.convs = nn.ModuleList(convs)
-        self.final_conv = sn(nn.Conv2d(ch, ch, 3, padding=1))
-        self.fc = sn(nn.Linear(ch * 16, ch))
-        self.out = sn(nn.Linear(ch, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.leaky_relu(self.from_rgb(x), 0.2)
-        for conv in self.convs:
-            x = F.avg_pool2d(F.leaky_relu(conv(x), 0.2), 2)
-        x = F.leaky_relu(self.final_conv(x), 0.2)  # (N, C, 4, 4)
-        x = F.leaky_relu(self.fc(x.flatten(1)), 0.2)
-        return self.out(x).squeeze(1)
 
 
 def _dcgan_init(module: nn.Module) -> None:
@@ -180,8 +150,10 @@ class TextureArch(Arch):
         return Generator(self.gconfig)
 
     def build_discriminator(self) -> nn.Module:
+        # The DCGAN discriminator (strided convs + batch norm): it learns quickly enough on a CPU
+        # budget; a pooled, norm-free D let this generator collapse to one output in our trials.
         m = self.config.model
-        return TextureDiscriminator(self.crop, m.d_width, m.d_max_width, bool(m.spectral_norm))
+        return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm))
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, latent_dim, cells, cells): i.i.d. local noise plus one global code per image,
