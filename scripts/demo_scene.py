@@ -96,7 +96,7 @@ def add_mesh(bpy, kind: str, name: str, location):
 
 def add_ground(bpy, width: float, depth: float):
     """A plane whose UVs span GROUND_REPEATS tiles, so the texture repeats across it."""
-    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0, 0.6, 0))
+    bpy.ops.mesh.primitive_plane_add(size=1.0, location=(0, depth / 2 - 15, 0))  # front edge behind the camera
     ground = bpy.context.object
     ground.name = "Ground"
     ground.scale = (width, depth, 1)
@@ -124,7 +124,7 @@ def add_camera_and_lights(bpy, columns: int):
     camera = link(bpy, bpy.data.objects.new("Camera", camera_data))
     distance = 5.2 + 1.25 * half_width
     camera.location = (0, -distance, 0.55 * distance)
-    camera.rotation_euler = (math.radians(64), 0, 0)
+    camera.rotation_euler = (math.radians(59), 0, 0)
     bpy.context.scene.camera = camera
 
     sun_data = bpy.data.lights.new("Sun", "SUN")
@@ -171,11 +171,13 @@ def build_scene(bpy, api, models, texture_size: int) -> list[Placed]:
             placed.append(Placed(obj.name, entry.name, seed, size))
         add_label(bpy, f"{entry.name}\nseeds {seeds[0]}, {seeds[1]}", (x, -1.35, 0.01))
 
-    ground = add_ground(bpy, width=columns * SPACING + 6, depth=9)
+    ground = add_ground(bpy, width=columns * SPACING + 12, depth=40)
     ground_seed = 300
-    api.generate(ground, model=str(models[0].path), seed=ground_seed, width=texture_size, height=texture_size,
+    # The floor takes the model made for floors when there is one (the "Ground" model).
+    floor_model = next((entry for entry in models if entry.name.lower() == "ground"), models[0])
+    api.generate(ground, model=str(floor_model.path), seed=ground_seed, width=texture_size, height=texture_size,
                  tileable=True, pack=True)
-    placed.append(Placed(ground.name, models[0].name, ground_seed, (texture_size, texture_size)))
+    placed.append(Placed(ground.name, floor_model.name, ground_seed, (texture_size, texture_size)))
     add_camera_and_lights(bpy, columns)
     return placed
 

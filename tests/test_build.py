@@ -74,6 +74,7 @@ def run_blender_script(command: list[str], script: str, tmp_path: Path, *args: s
                           text=True, timeout=600)
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
     assert lines, f"no result (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"Blender exited with {done.returncode} after the checks:\n{done.stderr[-3000:]}"
     return json.loads(lines[-1][len(MARK):])
 
 
@@ -349,7 +350,7 @@ def test_zip_installs_as_an_extension_and_generates(source, tmp_path):
 
 
 LEGACY_INSTALL = r'''
-import json, os, sys, bpy
+import json, sys, bpy
 args = sys.argv[sys.argv.index("--") + 1:]
 zip_path = args[0]
 if len(args) > 1:
@@ -362,10 +363,6 @@ result["module_file"] = blender_ganart.__file__
 ''' + GENERATE_AND_REPORT + r'''
 generate_and_report(result, 6)
 print("GANART_TEST_RESULT " + json.dumps(result), flush=True)
-if bpy.app.version < (4, 0, 0):
-    # Blender 3.4 crashes on exit in addon_utils.disable_all once torch has been imported (a
-    # script that only imports torch does the same); leave before that, the checks are done.
-    os._exit(0)
 '''
 
 
