@@ -105,7 +105,7 @@ def report(path: Path, data: Path, crops: int, out: Path) -> Report:
     colour_floor = colour_distance(real_a, real_b)
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / (path.name.removesuffix(MODEL_SUFFIX) + ".png")
-    contact_sheet(model, real_b[: SEED_COLUMNS], size).save(sheet, optimize=True)
+    contact_sheet(model, real_b[: SEED_COLUMNS + 2], size).save(sheet, optimize=True)
     return Report(path.name.removesuffix(MODEL_SUFFIX), str(data), crops, size, swd_fake, swd_floor,
                   colour_fake, colour_floor,
                   str(sheet.relative_to(ROOT) if sheet.is_relative_to(ROOT) else sheet))

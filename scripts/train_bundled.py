@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from blender_ganart.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model  # noqa: E402
+from blender_ganart.model_file import MODEL_SUFFIX, load_model, save_model  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
 
@@ -37,10 +37,11 @@ class Recipe:
     options: dict = field(default_factory=dict)
 
 
-# Crops of 128 px from images downscaled to at most 256 px: a crop then covers half a source
-# texture, so the model learns whole bricks/planks, not only their surface grain, and a CPU step
-# stays near a second. Both scale with the device: raise --steps on a GPU.
-COMMON = {"crop-size": 128, "max-side": 256, "batch": 8, "steps": 4000, "max-minutes": 11,
+# Crops of 64 px from images downscaled to at most 192 px: a crop covers a third of a source
+# texture, so the model sees whole bricks and planks, not only their grain, and one CPU thread
+# makes ~2 steps/s (crops of 128 px were 10x slower on the 2-core build machine). The step count
+# is bounded by --max-minutes on a CPU; on a GPU pass --max-minutes 0 and the 4000 steps run out.
+COMMON = {"crop-size": 64, "max-side": 192, "batch": 8, "steps": 4000, "max-minutes": 13,
           "seed": 0, "sample-every": 0, "metrics-every": 0, "checkpoint-every": 200}
 
 RECIPES = {
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, help="override the recipe's step count")
     parser.add_argument("--max-minutes", type=float, help="override the recipe's time bound (0 = none)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = its default)")
     args = parser.parse_args(argv)
     if args.list or not args.model:
         for name, recipe in RECIPES.items():
@@ -85,7 +87,7 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         from fetch_textures import fetch  # same folder as this script
 
         fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
-    options = dict(recipe.options, device=args.device)
+    options = dict(recipe.options, device=args.device, threads=args.threads)
     if args.steps is not None:
         options["steps"] = args.steps
     if args.max_minutes is not None:
@@ -95,36 +97,30 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
     for flag, value in options.items():
         command += [f"--{flag}", str(value)]
     subprocess.run(command, cwd=ROOT, check=True)
-    return export(name, run, data, options, args.out)
+    return export(name, run, data, args.out)
 
 
-def export(name: str, run: Path, data: Path, options: dict, out: Path) -> Path:
-    """Runs the trainer's export, then writes the bundled card: data, license, steps, command."""
+def export(name: str, run: Path, data: Path, out: Path) -> Path:
+    """The trainer's export, with the bundled card: data source, licenses, the recipe's command."""
+    from trainer.export import export_run
+
     recipe = RECIPES[name]
     out.mkdir(parents=True, exist_ok=True)
-    target = out / f"{name}{MODEL_SUFFIX}"
-    subprocess.run([sys.executable, "-m", "trainer", "export", str(run), str(target)], cwd=ROOT, check=True)
-    model = load_model(target)
-    card = model.card
     manifest = [r for r in json.loads((data.parent / "manifest.json").read_text()) if r["family"] == recipe.family]
     packages = sorted({f"{r['package']} {r['package_version']}" for r in manifest})
     licenses = sorted({r["license"] for r in manifest})
-    card.name = recipe.title
-    card.description = recipe.description
-    card.training_data = (
-        f"{len(manifest)} texture images ('{recipe.family}' in scripts/texture_sources.toml) from the "
-        f"Debian packages {', '.join(packages)}; fetched by scripts/fetch_textures.py"
+    target, card = export_run(
+        run, out / f"{name}{MODEL_SUFFIX}", name=recipe.title, description=recipe.description,
+        data_license=f"{', '.join(licenses)} (per image in data/manifest.json, from each package's debian/copyright)",
+        training_data=(
+            f"{len(manifest)} texture images (family '{recipe.family}' of scripts/texture_sources.toml) from "
+            f"the Debian packages {', '.join(packages)}; fetched by scripts/fetch_textures.py"
+        ),
     )
-    card.data_license = (
-        f"{', '.join(licenses)} (per image in data/manifest.json, from each package's debian/copyright)"
-    )
-    card.native_size = int(options["crop-size"])
-    trainer_flags = " ".join(f"--{flag} {value}" for flag, value in options.items())
-    card.training_command = (
-        f"python scripts/train_bundled.py {name}  (runs: python -m trainer train "
-        f"--data data/{recipe.family} --out runs/bundled-{name} {trainer_flags})"
-    )
-    save_model(target, model.generator, card, half=True)
+    # The card's command says how to redo it from nothing, then what the trainer actually ran.
+    ran = card.training_command.replace(f"{ROOT}/", "")  # paths relative to the checkout
+    card.training_command = f"python scripts/train_bundled.py {name}  # ran: {ran}"
+    save_model(target, load_model(target).generator, card, half=True)
     return target
 
 
