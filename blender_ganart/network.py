@@ -85,6 +85,7 @@ class ConvBlock(nn.Module):
         self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=0)
         self.norm = PixelNorm()
         self._phase_weight: torch.Tensor | None = None  # cache for the fused inference path
+        self._phase_key: tuple | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.upsample:
@@ -104,17 +105,18 @@ class ConvBlock(nn.Module):
         channels (zeros where a phase does not reach) followed by pixel_shuffle gives the same
         result, and never materialises the 4× larger upsampled input. Exact in real arithmetic.
         """
+        source = self.conv.weight
+        # Keyed on the weight's version counter: an EMA copy kept in eval mode is updated in place
+        # every training step, and a kernel cached from older weights would be silently stale.
+        key = (source._version, source.data_ptr(), x.device, x.dtype)
+        if self._phase_weight is None or self._phase_key != key:
+            self._phase_weight = _phase_kernels(source.detach()).to(x.device, x.dtype)
+            self._phase_key = key
         weight = self._phase_weight
-        if weight is None or weight.device != x.device or weight.dtype != x.dtype:
-            weight = _phase_kernels(self.conv.weight.detach()).to(x.device, x.dtype)
-            self._phase_weight = weight
         bias = self.conv.bias.detach().to(x.dtype).repeat_interleave(4)
         y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), weight, bias)
         return F.pixel_shuffle(y, 2)
 
-    def train(self, mode: bool = True) -> "ConvBlock":
-        self._phase_weight = None  # weights may change while training
-        return super().train(mode)
 
 
 def _phase_kernels(w: torch.Tensor) -> torch.Tensor:

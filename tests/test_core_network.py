@@ -95,3 +95,22 @@ def test_flops_count_matches_a_hand_count():
     expected = 2 * 9 * (2 * 4 / 4 + 4 * 8 / 4 + 2 * 3)
     assert generator.flops_per_output_pixel() == pytest.approx(expected)
     assert np.isfinite(Generator(GeneratorConfig()).flops_per_output_pixel())
+
+
+def test_fused_path_follows_in_place_weight_updates(small_generator):
+    """Regression: the trainer's EMA copy stays in eval mode while its weights are updated in
+    place; a cached fused kernel must not keep serving the old weights."""
+    import copy
+
+    ema = copy.deepcopy(small_generator).eval()
+    z = torch.randn(1, ema.config.latent_dim, 2, 2)
+    with torch.no_grad():
+        before = ema(z)
+        for p in ema.parameters():
+            p.mul_(0.5)  # what an EMA lerp_ does: same tensors, new values
+        after = ema(z)
+        ema.train()
+        plain = ema(z)
+        ema.eval()
+    assert (after - before).abs().max() > 1e-3
+    torch.testing.assert_close(after, plain, atol=1e-5, rtol=0)
