@@ -90,18 +90,15 @@ def check_request(request: GenerationRequest, memory_limit: int | None = None) -
 
     memory_limit: bytes the user allows (a preference); None or 0 uses the available memory.
     """
-    from .synthesis import MAX_SIZE, MIN_SIZE  # imports torch; callers ran require_torch() first
+    from .synthesis import SynthesisOptions  # imports torch; callers ran require_torch() first
 
-    for name in ("width", "height"):
-        value = getattr(request, name)
-        if not MIN_SIZE <= value <= MAX_SIZE:
-            raise SynthesisOptionsError(
-                f"{name.capitalize()} {value} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
-            )
     if not 1 <= request.count <= MAX_VARIATIONS:
         raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {request.count}.")
     if not (0 <= request.seed and request.seed + request.count - 1 < 2**64):
         raise SynthesisOptionsError(f"Seed must be 0 to 2^64-1, got {request.seed}.")
+    # The core's own checks of size and variation, with its messages.
+    SynthesisOptions(request.seed, request.width, request.height, request.tileable,
+                     request.variation).validated()
     need = memory_needed(request.width, request.height, request.count)
     limit = memory_limit or available_memory()
     if limit is not None and need > limit:

@@ -35,10 +35,10 @@ class SynthesisOptions:
         for name in ("width", "height"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise SynthesisOptionsError(f"{name} must be a whole number of pixels, got {value!r}")
+                raise SynthesisOptionsError(f"{name.capitalize()} must be a whole number of pixels, got {value!r}.")
             if not MIN_SIZE <= value <= MAX_SIZE:
                 raise SynthesisOptionsError(
-                    f"{name} {value} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
+                    f"{name.capitalize()} {value} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
                 )
         for name in ("variation", "truncation"):
             value = float(getattr(self, name))
