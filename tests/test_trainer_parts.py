@@ -18,7 +18,7 @@ from trainer.config import (PRESETS, TrainConfig, add_train_arguments, config_fr
                             resolve)
 from trainer.errors import ConfigError
 from trainer.metrics import as_nchw, colour_distance, laplacian_pyramid, real_vs_real_floor, swd, swd_per_level
-from trainer.networks import build_arch
+from trainer.networks import BatchNormConvBlock, build_arch, fold_batch_norm, has_batch_norm
 
 # ---- losses ---------------------------------------------------------------------------------------
 
@@ -163,6 +163,37 @@ def test_texture_arch_trains_the_cores_generator_on_a_periodic_field(tmp_path):
     for i in range(3):  # each crop is a wrap-around window of the periodic output
         rolled = torch.roll(full[i], (-int(offsets[i, 0]), -int(offsets[i, 1])), (1, 2))
         assert torch.allclose(crops[i], rolled[:, :32, :32])
+
+
+def test_batch_norm_generator_folds_into_the_plain_core_generator(tmp_path):
+    """Training uses batch norm; the file the add-on loads holds the plain generator computing
+    exactly what the trained one computes with its running statistics."""
+    arch = build_arch(resolve(tiny_config(tmp_path, tmp_path / "run")))
+    g = arch.build_generator()
+    assert any(isinstance(m, BatchNormConvBlock) for m in g.modules())
+    with torch.no_grad():
+        for _ in range(3):  # running statistics away from their initial 0 / 1
+            g(arch.sample_latents(4) * 3 + 1)
+        for m in g.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 2)
+                m.bias.uniform_(-1, 1)
+    g.eval()
+    plain = arch.inference_generator(g)
+    assert type(plain) is Generator and not has_batch_norm(plain)
+    z = arch.seed_latents([3])
+    with torch.no_grad():
+        recalibrated = arch.inference_generator(g)  # re-estimated statistics, deterministically
+        assert torch.equal(recalibrated(z), plain(z))
+        assert torch.allclose(fold_batch_norm(g)(z), g(z), atol=1e-5)  # folding is exact
+    assert plain.state_dict().keys() == Generator(g.config).state_dict().keys()
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())  # g itself is untouched
+
+
+def test_pixel_norm_only_generator_is_still_available(tmp_path):
+    arch = build_arch(resolve(tiny_config(tmp_path, tmp_path / "run", g_batch_norm=False)))
+    g = arch.build_generator()
+    assert not has_batch_norm(g) and arch.inference_generator(g) is g
 
 
 def test_sample_seeds_use_the_addons_latent_field(tmp_path):

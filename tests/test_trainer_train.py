@@ -22,6 +22,7 @@ from trainer.cli import main
 from trainer.errors import ConfigError, ExportError, NonFiniteLossError
 from trainer.export import export_run
 from trainer.loop import train
+from trainer.runs import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,8 +67,10 @@ def test_cli_run_writes_checkpoint_metrics_samples_and_exports_a_loadable_model(
     assert (card.name, card.data_license, card.native_size, card.training_steps) == ("Tiny stripes", "CC0-1.0", 32, 6)
     assert card.training_command.startswith("python -m trainer train --data")
     assert "6 images from" in card.training_data
-    ema = load_checkpoint(run / "checkpoint.pt")["G_ema"]
-    for name, tensor in model.generator.state_dict().items():  # the EMA generator, stored as float16
+    # The EMA generator with its batch norm re-estimated and folded into the convs, as float16.
+    ema = load_run(run).generator.state_dict()
+    assert "levels.0.0.bn.weight" in load_checkpoint(run / "checkpoint.pt")["G_ema"]
+    for name, tensor in model.generator.state_dict().items():
         assert torch.allclose(tensor, ema[name].half().float())
     texture = synthesize(model, seed=3, width=64, height=48)
     assert texture.shape == (48, 64, 3)

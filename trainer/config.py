@@ -43,6 +43,9 @@ class ModelOptions:
     g_extra_convs: tuple[int, ...] = field(default=_DEFAULT_G.extra_convs, metadata={"help": "texture G extra convs per level"})
     local_dim: int = field(default=_DEFAULT_G.local_dim, metadata={"help": "texture G local noise channels"})
     global_dim: int = field(default=_DEFAULT_G.global_dim, metadata={"help": "texture G global code size"})
+    g_batch_norm: bool | None = field(
+        default=None, metadata={"help": "texture G: batch norm while training, folded into the convs on export (default: per arch)"}
+    )
     d_width: int = field(default=64, metadata={"help": "texture arch: discriminator channels after its first layer (doubling per level)"})
     z_dim: int = field(default=100, metadata={"help": "latent size of the dcgan/mlp generators"})
     g_base_width: int = field(default=64, metadata={"help": "dcgan G channels at full resolution / mlp hidden units ÷ 16"})
@@ -108,13 +111,13 @@ PRESETS = {
     # Chosen in short CPU trials on data/metal: with colour/cutout augmentation or a pooled,
     # norm-free D the generator collapsed to one output within ~100 steps; wrapping translation
     # plus the seam shift gave the lowest SWD. R1 stays available (--r1-gamma) but is off.
-    "texture": dict(spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
+    "texture": dict(g_batch_norm=True, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
                     beta2=0.999, ema_kimg=2.0, augment="translation", seam_shift=True),
     # Radford et al. 2016: Adam(2e-4, 0.5), batch-norm, no penalty, no EMA, no augmentation.
-    "dcgan": dict(spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
+    "dcgan": dict(g_batch_norm=False, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
                   beta2=0.999, ema_kimg=0.0, augment="", seam_shift=False),
     # Goodfellow et al. 2014: fully connected G and D trained with plain alternating SGD-like steps.
-    "mlp": dict(spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
+    "mlp": dict(g_batch_norm=False, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
                 beta2=0.999, ema_kimg=0.0, augment="", seam_shift=False),
 }
 

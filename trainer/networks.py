@@ -9,6 +9,7 @@ so the project can show side by side what the texture generator improves.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -17,7 +18,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from blender_ganart.latent import latent_field
-from blender_ganart.network import Generator, GeneratorConfig
+from blender_ganart.network import ConvBlock, Generator, GeneratorConfig, circular_conv
 
 from .config import TrainConfig
 
@@ -125,6 +126,10 @@ class Arch:
         """(n, 3, crop, crop) in [-1, 1], as D sees fakes."""
         return g(z)
 
+    def inference_generator(self, g: nn.Module) -> nn.Module:
+        """The generator to sample and evaluate: `g` itself unless the arch changes it for use."""
+        return g
+
     def seed_latents(self, seeds: list[int]) -> torch.Tensor:
         """Latents for fixed seeds, the same in every run and process."""
         zs = []
@@ -132,6 +137,60 @@ class Arch:
             gen = torch.Generator().manual_seed(seed)
             zs.append(self.sample_latents(1, gen))
         return torch.cat(zs)
+
+
+class BatchNormConvBlock(nn.Module):
+    """The training twin of the core's ConvBlock: batch norm between the conv and the activation.
+
+    Batch norm keeps every channel's variance over batch and space at one while training, so
+    the generator cannot drift into the flat, seed-independent output that PixelNorm alone
+    allowed in our runs (per-level spatial std fell from 0.5 to 0 within a few hundred steps).
+    With running statistics it is a per-channel affine map, which `fold_batch_norm` merges
+    into the conv, so the shipped model file and the add-on's network never see it.
+    """
+
+    def __init__(self, block: ConvBlock):
+        super().__init__()
+        self.upsample = block.upsample
+        self.conv = block.conv
+        self.bn = nn.BatchNorm2d(block.conv.out_channels)
+        self.norm = block.norm
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return self.norm(F.leaky_relu(self.bn(circular_conv(x, self.conv)), 0.2))
+
+
+def batch_norm_generator(config: GeneratorConfig) -> Generator:
+    """The core's Generator with every ConvBlock swapped for its batch-norm training twin."""
+    g = Generator(config)
+    for level in g.levels:
+        for i, block in enumerate(level):
+            level[i] = BatchNormConvBlock(block)
+    return g
+
+
+@torch.no_grad()
+def fold_batch_norm(g: Generator) -> Generator:
+    """A plain core Generator computing what `g` computes in eval mode (running statistics)."""
+    plain = Generator(g.config)
+    for trained_level, plain_level in zip(g.levels, plain.levels):
+        for trained, block in zip(trained_level, plain_level):
+            conv = trained.conv
+            if isinstance(trained, BatchNormConvBlock):
+                bn = trained.bn
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                block.conv.weight.copy_(conv.weight * scale[:, None, None, None])
+                block.conv.bias.copy_((conv.bias - bn.running_mean) * scale + bn.bias)
+            else:
+                block.conv.load_state_dict(conv.state_dict())
+    plain.to_output.load_state_dict(g.to_output.state_dict())
+    return plain.to(next(g.parameters()).device)
+
+
+def has_batch_norm(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 class TextureArch(Arch):
@@ -147,7 +206,30 @@ class TextureArch(Arch):
         self.cells = math.ceil(self.crop / self.gconfig.upsampling) + 1
 
     def build_generator(self) -> Generator:
+        if self.config.model.g_batch_norm:
+            return batch_norm_generator(self.gconfig)
         return Generator(self.gconfig)
+
+    @torch.no_grad()
+    def inference_generator(self, g: nn.Module, batches: int = 8) -> nn.Module:
+        """The generator as the add-on will run it: batch norm re-estimated for these weights
+        (an EMA copy's weights never produced the running statistics it carries) and folded.
+
+        The statistics come from fixed-seed latents, so the result is the same on every call.
+        """
+        if not has_batch_norm(g):
+            return g
+        g = copy.deepcopy(g)
+        for m in g.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None  # a plain average over the calibration batches
+        g.train()
+        device = next(g.parameters()).device
+        gen = torch.Generator().manual_seed(0x5EED)
+        for _ in range(batches):
+            g(self.sample_latents(16, gen).to(device))
+        return fold_batch_norm(g.eval()).eval().requires_grad_(False)
 
     def build_discriminator(self) -> nn.Module:
         # The DCGAN discriminator (strided convs + batch norm): it learns quickly enough on a CPU

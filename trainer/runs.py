@@ -45,7 +45,8 @@ def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
     info_path = run_dir / RUN_INFO_NAME
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    return LoadedRun(config, arch, generator.eval().requires_grad_(False), int(ckpt["step"]), run_dir, info)
+    generator = arch.inference_generator(generator.eval().requires_grad_(False))
+    return LoadedRun(config, arch, generator, int(ckpt["step"]), run_dir, info)
 
 
 def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedRun:

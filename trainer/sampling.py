@@ -12,13 +12,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .networks import Arch
+from .networks import Arch, has_batch_norm
 
 SAMPLE_SEEDS = tuple(range(16))  # the fixed seeds of every sample grid
-
-
-def has_batch_norm(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 @torch.no_grad()
@@ -29,6 +25,7 @@ def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.devic
     Batch-norm generators (DCGAN) run in training mode on a copy, as in the DCGAN paper's
     samples: their running statistics lag behind a quickly changing generator.
     """
+    g = arch.inference_generator(g)
     was_training = g.training
     if has_batch_norm(g):
         g = copy.deepcopy(g).train()
