@@ -31,10 +31,10 @@ BUNDLED_FILES = sorted(BUNDLED_DIR.glob(f"*{MODEL_SUFFIX}"))
 MAX_BYTES = 5 * 1024 * 1024
 
 
-def test_bundled_models_are_present():
-    # Issue 5 asks for three or more families; only the two that passed the checks below were
-    # shipped so far (see blender_ganart/models/README.md). Raise this when more are trained.
-    assert len(BUNDLED_FILES) >= 2, f"bundled models: {[p.name for p in BUNDLED_FILES]}"
+def test_every_recipe_ships_a_bundled_model():
+    """Each family in scripts/train_bundled.py is a file in the add-on, and nothing else is."""
+    shipped = {p.name.removesuffix(MODEL_SUFFIX) for p in BUNDLED_FILES}
+    assert shipped == set(train_bundled.RECIPES), f"bundled models: {sorted(shipped)}"
 
 
 @pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.name)

@@ -108,9 +108,9 @@ SECTIONS = {
 
 # What "the classic recipe" of each architecture means; None options take these values.
 PRESETS = {
-    # Chosen in short CPU trials on data/metal: with colour/cutout augmentation or a pooled,
-    # norm-free D the generator collapsed to one output within ~100 steps; wrapping translation
-    # plus the seam shift gave the lowest SWD. R1 stays available (--r1-gamma) but is off.
+    # Chosen in short CPU trials on data/metal: batch norm in G while training (without it G fell
+    # to flat, seed-independent output), wrapping translation plus the seam shift; R1, colour and
+    # cutout augmentation did not help there, so they stay available but off.
     "texture": dict(g_batch_norm=True, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
                     beta2=0.999, ema_kimg=2.0, augment="translation", seam_shift=True),
     # Radford et al. 2016: Adam(2e-4, 0.5), batch-norm, no penalty, no EMA, no augmentation.
