@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MAX_MODELS = 4
+MAX_MODELS = 6
 GROUND_REPEATS = 6
 SPACING = 3.4  # metres between the model columns
 
@@ -122,7 +122,9 @@ def add_camera_and_lights(bpy, columns: int):
     camera_data = bpy.data.cameras.new("Camera")
     camera_data.lens = 35
     camera = link(bpy, bpy.data.objects.new("Camera", camera_data))
-    distance = 5.2 + 1.25 * half_width
+    # 35 mm sees about ±0.6 × distance across at the objects (59° down): room for the outer
+    # objects plus a margin, however many models there are.
+    distance = max(5.2 + 1.25 * half_width, (half_width + 2.4) / 0.6)
     camera.location = (0, -distance, 0.55 * distance)
     camera.rotation_euler = (math.radians(59), 0, 0)
     bpy.context.scene.camera = camera

@@ -59,16 +59,21 @@ def test_bundled_model_makes_a_seamless_varied_texture(path):
     a = synthesize(model, seed=3, width=128, height=128, tileable=True, device="cpu")
     b = synthesize(model, seed=4, width=128, height=128, tileable=True, device="cpu")
     assert a.shape == (128, 128, 3) and np.isfinite(a).all()
-    spatial_std = a.reshape(-1, 3).std(axis=0).max()  # per channel: colour alone is not texture
-    assert spatial_std > 0.02, f"the texture is a flat colour (spatial std {spatial_std:.4f})"
+    # Per channel: colour alone is not texture. Some real plates and walls are low in contrast,
+    # so one seed may be calm, but none is flat (collapsed models gave < 0.004) and most vary.
+    spreads = [float(synthesize(model, seed=s, width=128, height=128).reshape(-1, 3).std(axis=0).max())
+               for s in range(8)]
+    assert min(spreads) > 0.008, f"a seed gives a flat colour (spatial std per seed {spreads})"
+    assert np.median(spreads) > 0.02, f"most seeds are nearly flat (spatial std per seed {spreads})"
     assert np.abs(a - b).mean() > 0.01, "two seeds gave the same texture"
-    # Across the wrap-around border, neighbours differ no more than neighbours inside do.
-    inside = np.abs(np.diff(a, axis=1)).mean()
-    seam = np.abs(a[:, 0] - a[:, -1]).mean()
-    assert seam < 2.0 * inside
-    inside_v = np.abs(np.diff(a, axis=0)).mean()
-    seam_v = np.abs(a[0] - a[-1]).mean()
-    assert seam_v < 2.0 * inside_v
+    # The wrap-around border is a latent-cell boundary like the ones inside (every 32 px), where
+    # cell-aligned structure such as mortar joints may sit: a seam would make it stand out from them.
+    cell = model.config.upsampling
+    for texture in (a, b):
+        for rows in (texture, texture.transpose(1, 0, 2)):
+            inside = np.mean([np.abs(rows[k * cell - 1] - rows[k * cell]).mean() for k in range(1, 128 // cell)])
+            seam = np.abs(rows[-1] - rows[0]).mean()
+            assert seam < 2.0 * inside + 0.005, f"wrap-around border {seam:.4f} vs inner cell borders {inside:.4f}"
 
 
 def test_catalog_lists_bundled_models_first(tmp_path):

@@ -224,6 +224,10 @@ def test_presets_fill_only_unset_options_and_the_json_round_trips(tmp_path):
     assert dcgan.optim.beta1 == 0.5 and dcgan.loss.r1_gamma == 0.5 and dcgan.augment.augment == ""
     assert TrainConfig.from_dict(json.loads(json.dumps(texture.to_dict()))) == texture
     assert resolve(texture) == texture
+    assert texture.model.g_batch_norm is True
+    older = texture.to_dict()
+    del older["model"]["g_batch_norm"]  # a run saved before the option existed trained without it
+    assert TrainConfig.from_dict(older).model.g_batch_norm is False
 
 
 @pytest.mark.parametrize("override, message", [

@@ -143,6 +143,8 @@ class TrainConfig:
             parts = {}
             for name, section in SECTIONS.items():
                 values = dict(data.get(name, {}))
+                if name == "model" and values and "g_batch_norm" not in values:
+                    values["g_batch_norm"] = False  # saved before the option existed: trained without it
                 known = {f.name: f for f in fields(section)}
                 unknown = set(values) - set(known)
                 if unknown:
