@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/demo_scene.py [--out out/main_job] [--resolution 960 540] [--samples 32]
 
-Headless, with the `bpy` module: for each bundled model (up to four) a sphere and a rounded cube
+Headless, with the `bpy` module: for each bundled model (up to MAX_MODELS) a sphere and a rounded cube
 get materials generated from two seeds through the add-on's Python API (`blender_ganart.api`),
 the ground gets a third seed repeated six times over its surface (the texture is tileable, so
 no seam shows), and a label under each pair names the model and seeds. The scene is saved as a

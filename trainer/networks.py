@@ -173,18 +173,15 @@ def batch_norm_generator(config: GeneratorConfig) -> Generator:
 
 @torch.no_grad()
 def fold_batch_norm(g: Generator) -> Generator:
-    """A plain core Generator computing what `g` computes in eval mode (running statistics)."""
+    """A plain core Generator computing what `g` (from `batch_norm_generator`) computes in eval
+    mode, i.e. with its running statistics."""
     plain = Generator(g.config)
     for trained_level, plain_level in zip(g.levels, plain.levels):
-        for trained, block in zip(trained_level, plain_level):
-            conv = trained.conv
-            if isinstance(trained, BatchNormConvBlock):
-                bn = trained.bn
-                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-                block.conv.weight.copy_(conv.weight * scale[:, None, None, None])
-                block.conv.bias.copy_((conv.bias - bn.running_mean) * scale + bn.bias)
-            else:
-                block.conv.load_state_dict(conv.state_dict())
+        for trained, block in zip(trained_level, plain_level):  # every block is a BatchNormConvBlock
+            bn = trained.bn
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            block.conv.weight.copy_(trained.conv.weight * scale[:, None, None, None])
+            block.conv.bias.copy_((trained.conv.bias - bn.running_mean) * scale + bn.bias)
     plain.to_output.load_state_dict(g.to_output.state_dict())
     return plain.to(next(g.parameters()).device)
 
