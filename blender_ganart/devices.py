@@ -3,6 +3,10 @@ so the device changes speed, not the texture."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from .errors import SynthesisOptionsError
@@ -34,3 +38,39 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     if kind not in present:
         raise SynthesisOptionsError(f"Device '{name}' is not available here; available: {', '.join(present)}.")
     return torch.device(name)
+
+
+def module_on(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """`module` itself if its weights already live on `device`, else a copy moved there.
+
+    A copy, not `module.to(device)`: the caller's module (a cached model the add-on shares
+    between generations, or a trainer's generator) must stay where it is, and a 4 MB copy to the
+    GPU costs milliseconds next to the generation itself.
+    """
+    device = torch.device(device)
+    tensors = [*module.parameters(), *module.buffers()]
+    if all(_same_device(t.device, device) for t in tensors):
+        return module
+    with torch.inference_mode(False):  # normal tensors even when called from inference mode
+        return copy.deepcopy(module).to(device)
+
+
+def _same_device(have: torch.device, want: torch.device) -> bool:
+    """'cuda' (no index) means the current GPU, which a tensor reports as 'cuda:0' or similar."""
+    return have.type == want.type and (want.index is None or have.index == want.index)
+
+
+@contextmanager
+def exact_convolutions(device: torch.device) -> Iterator[None]:
+    """cuDNN in true float32 with deterministic algorithms, for the span of one generation.
+
+    By default cuDNN rounds float32 convolutions to TF32 (a 10-bit mantissa) on recent GPUs and
+    picks its algorithm by shape, so one seed's texture changed with the tile size (measured on an
+    H100: tiled vs whole differed by more than 2e-5) and strayed further from the CPU's. The
+    generator is far from compute-bound on a GPU, so exactness costs little. Other devices: no-op.
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False):
+        yield

@@ -108,7 +108,10 @@ class ConvBlock(nn.Module):
         source = self.conv.weight
         # Keyed on the weight's version counter: an EMA copy kept in eval mode is updated in place
         # every training step, and a kernel cached from older weights would be silently stale.
-        key = (source._version, source.data_ptr(), x.device, x.dtype)
+        # Inference tensors (weights made inside inference mode) keep no version counter, and
+        # can only change inside inference mode, which nothing here does.
+        version = -1 if source.is_inference() else source._version
+        key = (version, source.data_ptr(), x.device, x.dtype)
         if self._phase_weight is None or self._phase_key != key:
             self._phase_weight = _phase_kernels(source.detach()).to(x.device, x.dtype)
             self._phase_key = key

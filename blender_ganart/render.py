@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .devices import exact_convolutions, module_on
 from .errors import Cancelled
 from .network import Generator
 
@@ -36,7 +37,6 @@ def choose_split(generator: Generator, cells_h: int, cells_w: int, budget: int =
     return split
 
 
-@torch.inference_mode()
 def render(
     generator: Generator,
     field: torch.Tensor,
@@ -47,9 +47,15 @@ def render(
     trunk_budget: int = TRUNK_BYTES,
 ) -> np.ndarray:
     """(1, latent_dim, h, w) periodic field → (h·f, w·f, C) float32 array in [-1, 1]."""
+    with exact_convolutions(device):
+        return _render(generator, field, device, tile, progress, should_cancel, trunk_budget)
+
+
+@torch.inference_mode()
+def _render(generator, field, device, tile, progress, should_cancel, trunk_budget) -> np.ndarray:
     if field.ndim != 4 or field.shape[0] != 1 or field.shape[1] != generator.config.latent_dim:
         raise ValueError(f"expected a (1, {generator.config.latent_dim}, h, w) field, got {tuple(field.shape)}")
-    generator = generator.eval()
+    generator = module_on(generator, device).eval()
     _, _, cells_h, cells_w = field.shape
     f = generator.config.upsampling
     out = np.empty((cells_h * f, cells_w * f, generator.config.out_channels), dtype=np.float32)

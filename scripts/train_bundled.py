@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, help="override the recipe's step count")
     parser.add_argument("--max-minutes", type=float, help="override the recipe's time bound (0 = none)")
+    parser.add_argument("--batch", type=int, help="override the recipe's batch (a GPU takes 32 at the cost of 16)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = its default)")
     args = parser.parse_args(argv)
     if args.list or not args.model:
@@ -96,6 +97,8 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         options["steps"] = args.steps
     if args.max_minutes is not None:
         options["max-minutes"] = args.max_minutes
+    if args.batch is not None:
+        options["batch"] = args.batch
     run = args.runs / f"bundled-{name}"
     command = [sys.executable, "-m", "trainer", "train", "--data", str(data), "--out", str(run)]
     for flag, value in options.items():

@@ -5,7 +5,7 @@ import hashlib
 import pytest
 import torch
 
-from blender_ganart.devices import resolve_device
+from blender_ganart.devices import module_on, resolve_device
 from blender_ganart.errors import SynthesisOptionsError
 from blender_ganart.latent import CHUNK, latent_field
 from blender_ganart.seeds import SEED_MAX, mix, parse_seed
@@ -53,3 +53,15 @@ def test_devices():
     assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
     with pytest.raises(SynthesisOptionsError, match="Unknown device"):
         resolve_device("quantum")
+
+
+def test_module_on_moves_a_copy_and_leaves_the_callers_module_alone(small_generator):
+    """Generation on a GPU must not move the add-on's cached model (or the trainer's G) off the CPU;
+    the meta device stands in for a GPU here: a real device other than the module's."""
+    assert module_on(small_generator, torch.device("cpu")) is small_generator
+    moved = module_on(small_generator, torch.device("meta"))
+    assert moved is not small_generator
+    assert {p.device.type for p in moved.parameters()} == {"meta"}
+    assert {p.device.type for p in small_generator.parameters()} == {"cpu"}
+    with torch.inference_mode():  # where render() calls it
+        assert not any(p.is_inference() for p in module_on(small_generator, torch.device("meta")).parameters())

@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 from torch import nn
 
+from blender_ganart.devices import module_on
+
 from .networks import Arch, has_batch_norm
 
 SAMPLE_SEEDS = tuple(range(16))  # the fixed seeds of every sample grid
@@ -25,7 +27,7 @@ def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.devic
     Batch-norm generators (DCGAN) run in training mode on a copy, as in the DCGAN paper's
     samples: their running statistics lag behind a quickly changing generator.
     """
-    g = arch.inference_generator(g)
+    g = module_on(arch.inference_generator(g), device)
     was_training = g.training
     if has_batch_norm(g):
         g = copy.deepcopy(g).train()
