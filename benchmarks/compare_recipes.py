@@ -29,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_recipe(name: str, flags: list[str], args: argparse.Namespace, out: Path) -> dict:
     run_dir = out / name
-    log = (out / f"{name}.log").open("w")
+    with (out / f"{name}.log").open("w") as log:
+        return _train_and_evaluate(name, flags, args, run_dir, log)
+
+
+def _train_and_evaluate(name: str, flags: list[str], args: argparse.Namespace, run_dir: Path, log) -> dict:
     train = [sys.executable, "-m", "trainer", "train", "--data", args.data, "--out", str(run_dir),
              "--steps", str(args.steps), "--seed", str(args.seed), "--device", args.device,
              "--threads", str(args.threads), "--sample-every", "0", "--metrics-every", str(args.metrics_every),

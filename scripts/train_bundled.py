@@ -2,8 +2,8 @@
 
 Each bundled model has one recipe here (its data family and trainer options); the exact command
 that ran goes into the model card, so the card, this file and the trainer tell the same story.
-Five shipped models were trained on a GPU for a fixed step count (the same recipe on a CPU
-takes about an hour each); metal with the CPU recipe, bounded by --max-minutes, so the step
+Five shipped models were trained on a GPU for a fixed step count (129k–230k images: 40–70
+minutes each at the 2-core build machine's 56 img/s); metal with the CPU recipe, bounded by --max-minutes, so the step
 count it reaches depends on the machine (the card records it).
 
     python scripts/train_bundled.py wood                 # fetch data/wood, train, export
@@ -48,8 +48,8 @@ def gpu(steps: int, seed: int = 0) -> dict:
     """The GPU recipe. A batch of 32 costs a GPU what 16 does (the small network is launch-bound),
     and a step count replaces the time bound: the shipped GPU models ran under a time bound on a
     shared H100 (six runs side by side, ~510 img/s each), and the steps each reached are written
-    into its recipe, so a rerun stops where it did. On a CPU such a recipe takes about an hour
-    per model; `--max-minutes 20 --batch 16` gives the CPU recipe."""
+    into its recipe, so a rerun stops where it did. On the 2-core CPU (56 img/s) such a recipe
+    takes 40–70 minutes per model; `--max-minutes 20 --batch 16` gives the CPU recipe."""
     return dict(CPU, batch=32, steps=steps, **{"max-minutes": 0}, seed=seed)
 
 
@@ -108,14 +108,10 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
 
         fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
     options = dict(recipe.options, device=args.device, threads=args.threads)
-    if args.steps is not None:
-        options["steps"] = args.steps
-    if args.max_minutes is not None:
-        options["max-minutes"] = args.max_minutes
-    if args.batch is not None:
-        options["batch"] = args.batch
-    if args.seed is not None:
-        options["seed"] = args.seed
+    for flag in ("steps", "max-minutes", "batch", "seed"):  # the overrides given on the command line
+        value = getattr(args, flag.replace("-", "_"))
+        if value is not None:
+            options[flag] = value
     run = args.runs / f"bundled-{name}"
     command = [sys.executable, "-m", "trainer", "train", "--data", str(data), "--out", str(run)]
     for flag, value in options.items():

@@ -152,7 +152,6 @@ def test_cuda_gives_the_cpu_texture(default_generator):
     # repeats exactly on the GPU.
     np.testing.assert_allclose(gpu, cpu, atol=1e-4, rtol=0)
     np.testing.assert_array_equal(synthesize(default_generator, 9, 256, 192, device="cuda"), gpu)
-    print(f"max |gpu - cpu| = {np.abs(gpu - cpu).max():.2e}")
 
 
 def test_progress_and_cancel(small_generator):
