@@ -1,48 +1,41 @@
-"""The latent field for a seed: local noise per cell plus one global code broadcast over the field.
+"""The random inputs of one texture: the latent field and the per-level pixel noise of a seed.
 
-Local noise is drawn in fixed chunks of cells, each from its own CPU generator keyed by
-(seed, chunk row, chunk column). A cell's noise therefore depends only on the seed and the cell's
-position, never on the field's size: a bigger texture of the same seed shows more of the same
-plane, and every device gets the same numbers because they are always drawn on the CPU.
+Every value is a pure function of the seed and its position (see counter_rng.py), never of the
+field's size or of the order tiles are made in: a bigger texture of the same seed shows more of
+the same plane, tiles and wrap-around agree, and every device and runtime gets the same numbers
+because they are always drawn here, with NumPy, on the CPU.
+
+Until version 0.2 the local noise came from torch's CPU generator, seeded per 8×8 chunk of cells:
+a seed gives another texture now (the README says so), and NumPy alone can draw it.
 """
 
 from __future__ import annotations
 
-import torch
+from dataclasses import dataclass
 
+import numpy as np
+
+from .counter_rng import normal_noise, uniform_noise
 from .network import GeneratorConfig
 from .seeds import mix
 
-CHUNK = 8  # cells per side of one independently seeded noise chunk
-_GLOBAL_STREAM = 0x6C6F62616C  # stream ids keep the global code and the local chunks apart
+_GLOBAL_STREAM = 0x6C6F62616C  # stream ids keep the global code, local cells and pixel noise apart
 _LOCAL_STREAM = 0x6C6F63616C
+_PIXEL_STREAM = 0x706978656C
 
 
-def global_code(config: GeneratorConfig, seed: int, truncation: float = 1.0) -> torch.Tensor:
-    """(global_dim,) — the texture's identity. truncation < 1 pulls it toward the average texture."""
-    gen = torch.Generator(device="cpu").manual_seed(mix(seed, _GLOBAL_STREAM) >> 1)
-    return torch.randn(config.global_dim, generator=gen) * float(truncation)
+def global_code(config: GeneratorConfig, seed: int, truncation: float = 1.0) -> np.ndarray:
+    """(global_dim,) float32 — the texture's identity. truncation < 1 pulls it toward the average."""
+    code = normal_noise(mix(seed, _GLOBAL_STREAM), np.zeros(1), np.arange(config.global_dim))[0]
+    return code * np.float32(truncation)
 
 
-def local_noise(
-    config: GeneratorConfig, seed: int, rows: range, cols: range
-) -> torch.Tensor:
-    """(local_dim, len(rows), len(cols)) i.i.d. normal noise for those cell coordinates."""
-    out = torch.empty(config.local_dim, len(rows), len(cols))
-    if config.local_dim == 0 or not len(rows) or not len(cols):
-        return out
-    r0, c0 = rows.start, cols.start
-    for chunk_r in range(r0 // CHUNK, (rows.stop - 1) // CHUNK + 1):
-        for chunk_c in range(c0 // CHUNK, (cols.stop - 1) // CHUNK + 1):
-            gen = torch.Generator(device="cpu")
-            gen.manual_seed(mix(seed, _LOCAL_STREAM, chunk_r, chunk_c) >> 1)
-            block = torch.randn(config.local_dim, CHUNK, CHUNK, generator=gen)
-            # Intersection of this chunk with the requested window, in absolute cells.
-            top, left = max(chunk_r * CHUNK, r0), max(chunk_c * CHUNK, c0)
-            bottom, right = min((chunk_r + 1) * CHUNK, rows.stop), min((chunk_c + 1) * CHUNK, cols.stop)
-            out[:, top - r0 : bottom - r0, left - c0 : right - c0] = block[
-                :, top - chunk_r * CHUNK : bottom - chunk_r * CHUNK, left - chunk_c * CHUNK : right - chunk_c * CHUNK
-            ]
+def local_noise(config: GeneratorConfig, seed: int, rows: range, cols: range) -> np.ndarray:
+    """(local_dim, len(rows), len(cols)) float32 i.i.d. normal noise for those cell coordinates."""
+    r, c = np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop)
+    out = np.empty((config.local_dim, len(r), len(c)), dtype=np.float32)
+    for channel in range(config.local_dim):
+        out[channel] = normal_noise(mix(seed, _LOCAL_STREAM, channel), r, c)
     return out
 
 
@@ -54,15 +47,45 @@ def latent_field(
     origin: tuple[int, int] = (0, 0),
     variation: float = 1.0,
     truncation: float = 1.0,
-) -> torch.Tensor:
-    """(1, latent_dim, cells_h, cells_w) on the CPU; the generator treats it as periodic.
+) -> np.ndarray:
+    """(1, latent_dim, cells_h, cells_w) float32; the generator treats it as periodic.
 
     variation scales the local noise (0 = the same detail everywhere, 1 = as trained).
     """
     top, left = origin
-    local = local_noise(config, seed, range(top, top + cells_h), range(left, left + cells_w))
-    code = global_code(config, seed, truncation)
-    field = torch.cat(
-        [local * float(variation), code[:, None, None].expand(-1, cells_h, cells_w)], dim=0
-    )
-    return field.unsqueeze(0)
+    field = np.empty((1, config.latent_dim, cells_h, cells_w), dtype=np.float32)
+    field[0, : config.local_dim] = local_noise(config, seed, range(top, top + cells_h), range(left, left + cells_w))
+    field[0, : config.local_dim] *= np.float32(variation)
+    field[0, config.local_dim :] = global_code(config, seed, truncation)[:, None, None]
+    return field
+
+
+@dataclass(frozen=True)
+class PixelNoise:
+    """The per-level noise maps of some seeds over one periodic latent field.
+
+    Level L has 2^L pixels per cell. A window of it is asked for in that level's pixel
+    coordinates relative to the field's first cell; coordinates outside the field wrap around it,
+    as the generator's circular padding does, so a tile's halo sees exactly what the whole field
+    would have. Each seed of `seeds` gives one map of the batch.
+    """
+
+    seeds: tuple[int, ...]
+    cells: tuple[int, int]  # the field's size in cells: the period of the wrap-around
+    origin: tuple[int, int] = (0, 0)  # absolute cell of the field's first cell
+    variation: float = 1.0  # scales the noise like the field's local noise (0 = none)
+
+    def __call__(self, level: int, top: int, left: int, height: int, width: int) -> np.ndarray:
+        """(len(seeds), 1, height, width) float32, mean 0 and variance variation²."""
+        scale = 2**level
+        rows = np.arange(top, top + height) % (self.cells[0] * scale) + self.origin[0] * scale
+        cols = np.arange(left, left + width) % (self.cells[1] * scale) + self.origin[1] * scale
+        out = np.empty((len(self.seeds), 1, height, width), dtype=np.float32)
+        for i, seed in enumerate(self.seeds):
+            out[i, 0] = uniform_noise(mix(seed, _PIXEL_STREAM, level), rows, cols)
+        if self.variation != 1.0:
+            out *= np.float32(self.variation)
+        return out
+
+    def __getitem__(self, part: slice) -> "PixelNoise":
+        return PixelNoise(self.seeds[part], self.cells, self.origin, self.variation)

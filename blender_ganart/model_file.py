@@ -37,6 +37,17 @@ class ModelCard:
     native_size: int = 128  # the training crop size in pixels
     training_steps: int = 0
     training_command: str = ""
+    # Source pixels per generated pixel the model was trained at: 1.0 = the data's own resolution,
+    # 2.5 = one texture pixel covers 2.5 source pixels (the data was downscaled). 0 = not recorded.
+    texel_density: float = 0.0
+
+    def texel_note(self) -> str:
+        """What one generated pixel covers, for the panel: an artist sizes textures by it."""
+        if not self.texel_density > 0:
+            return "Texel density: not recorded"
+        if abs(self.texel_density - 1.0) < 0.05:
+            return "Texel density: 1:1 with its source textures"
+        return f"Texel density: 1 px = {self.texel_density:.1f} source px"
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -1,8 +1,14 @@
 """The texture generator: a fully convolutional network over a spatial latent field.
 
-Every spatial op pads circularly and upsamples by nearest neighbour, so the network is exactly
-shift-equivariant on a periodic field: G(tile(z)) == tile(G(z)). That single property gives
-seamless textures, arbitrary output sizes and exact tiled (bounded-memory) generation.
+Every spatial op wraps around the borders (circular padding, and ×2 upsampling that pads
+circularly before it interpolates), so the network is exactly shift-equivariant on a periodic
+field: G(tile(z)) == tile(G(z)). That single property gives seamless textures, arbitrary output
+sizes and exact tiled (bounded-memory) generation.
+
+Two things keep the latent cell grid out of the texture: bilinear upsampling (nearest
+neighbour replicated each cell's features into a 32-px block, and the blocks showed as a lattice)
+and per-level pixel noise, which gives every pixel of every level its own variation. The noise
+comes from a source that is a pure function of position (latent.PixelNoise), so tiles still agree.
 
 This module is pure PyTorch; it never imports bpy, so the trainer trains the very code that ships.
 """
@@ -10,7 +16,9 @@ This module is pure PyTorch; it never imports bpy, so the trainer trains the ver
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +37,8 @@ class GeneratorConfig:
     widths: tuple[int, ...] = (256, 192, 128, 64, 24, 12)
     # Extra 3×3 convs at the low-resolution levels (index = level), where they cost little.
     extra_convs: tuple[int, ...] = (1, 1, 1, 0, 0, 0)
+    upsample: str = "bilinear"  # periodic ×2 upsampling: "bilinear" or "nearest" (files before 0.2)
+    noise: bool = True  # per-level pixel noise after each level's upsampling conv
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
@@ -39,6 +49,10 @@ class GeneratorConfig:
             raise ValueError("extra_convs needs one entry per level (same length as widths)")
         if min(self.out_channels, self.local_dim + self.global_dim) < 1:
             raise ValueError("out_channels and local_dim + global_dim must be at least 1")
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLING)}, got {self.upsample!r}")
+        if not isinstance(self.noise, bool):
+            raise ValueError(f"noise must be true or false, got {self.noise!r}")
 
     @property
     def latent_dim(self) -> int:
@@ -58,7 +72,45 @@ class GeneratorConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown generator config keys: {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{**LEGACY_OPTIONS, **data})
+
+
+# What a stored config without these keys was trained with (files written before version 0.2).
+LEGACY_OPTIONS = {"upsample": "nearest", "noise": False}
+
+# For each upsampling mode and output phase a (row or column parity), the weights with which a
+# 3×3 conv's taps j (columns) on the ×2 upsampled signal read the low-resolution offsets -1, 0, +1
+# (rows). Nearest: up[2i] = up[2i+1] = x[i]. Bilinear (align_corners=False, periodic):
+# up[2i] = ¼x[i-1] + ¾x[i], up[2i+1] = ¾x[i] + ¼x[i+1].
+UPSAMPLING = {
+    "nearest": ([[1, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]),
+    "bilinear": (
+        [[0.75, 0.25, 0], [0.25, 0.75, 0.75], [0, 0, 0.25]],
+        [[0.25, 0, 0], [0.75, 0.75, 0.25], [0, 0.25, 0.75]],
+    ),
+}
+
+# A source of pixel noise: (level, top, left, height, width) → (N or 1, 1, height, width) array in
+# that level's pixel coordinates (see latent.PixelNoise). Or a torch.Generator to draw from, or
+# None for torch's global generator (training).
+NoiseSource = Callable[[int, int, int, int, int], "numpy.ndarray | torch.Tensor"]
+
+
+def upsample2(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """×2 upsampling that wraps around the borders: pad one pixel circularly, interpolate, crop."""
+    if mode == "nearest":
+        return F.interpolate(x, scale_factor=2, mode="nearest")
+    up = F.interpolate(F.pad(x, (1, 1, 1, 1), mode="circular"), scale_factor=2, mode="bilinear", align_corners=False)
+    return up[:, :, 2:-2, 2:-2]
+
+
+def draw_noise(noise, level: int, batch: int, top: int, left: int, height: int, width: int,
+               like: torch.Tensor) -> torch.Tensor:
+    """(batch or 1, 1, height, width) noise of mean 0 and variance 1 on `like`'s device and dtype."""
+    if noise is None or isinstance(noise, torch.Generator):
+        u = torch.rand(batch, 1, height, width, generator=noise)
+        return ((u * 2 - 1) * math.sqrt(3.0)).to(like)
+    return torch.as_tensor(noise(level, top, left, height, width)).to(like)
 
 
 def circular_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -77,33 +129,42 @@ class PixelNorm(nn.Module):
 
 
 class ConvBlock(nn.Module):
-    """[nearest ×2 upsampling] → circular 3×3 conv → LeakyReLU → PixelNorm."""
+    """[periodic ×2 upsampling] → circular 3×3 conv → [+ pixel noise] → LeakyReLU → PixelNorm."""
 
-    def __init__(self, in_ch: int, out_ch: int, upsample: bool):
+    def __init__(self, in_ch: int, out_ch: int, upsample: str | None, noise: bool = False):
         super().__init__()
-        self.upsample = upsample
+        self.upsample = upsample  # None, or a mode of UPSAMPLING
         self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=0)
+        # Per-channel strength of the one-channel noise map (StyleGAN's learned noise scaling);
+        # zero at first, so a new generator starts as if it had none.
+        self.noise_weight = nn.Parameter(torch.zeros(out_ch)) if noise else None
         self.norm = PixelNorm()
         self._phase_weight: torch.Tensor | None = None  # cache for the fused inference path
         self._phase_key: tuple | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.upsample:
-            if not self.training and not torch.is_grad_enabled():
-                x = self._fused_upsample_conv(x)
-            else:
-                x = circular_conv(F.interpolate(x, scale_factor=2, mode="nearest"), self.conv)
-        else:
-            x = circular_conv(x, self.conv)
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        return self.activate(self.convolve(x), noise)
+
+    def convolve(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample is None:
+            return circular_conv(x, self.conv)
+        if not self.training and not torch.is_grad_enabled():
+            return self._fused_upsample_conv(x)
+        return circular_conv(upsample2(x, self.upsample), self.conv)
+
+    def activate(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """noise: (N or 1, 1, H, W) at x's resolution; required exactly when the block has noise."""
+        if self.noise_weight is not None:
+            x = x + self.noise_weight.view(1, -1, 1, 1) * noise
         return self.norm(F.leaky_relu(x, 0.2))
 
     def _fused_upsample_conv(self, x: torch.Tensor) -> torch.Tensor:
-        """nearest-×2 then 3×3 conv, computed at the low resolution.
+        """×2 upsampling then 3×3 conv, computed at the low resolution.
 
-        Each of the four output phases (row parity a, column parity b) of conv3x3(up2(x)) sees
-        only a 2×2 window of x with summed taps, so one low-resolution 3×3 conv with 4·C_out
-        channels (zeros where a phase does not reach) followed by pixel_shuffle gives the same
-        result, and never materialises the 4× larger upsampled input. Exact in real arithmetic.
+        Each of the four output phases (row parity a, column parity b) of conv3x3(up2(x)) is a
+        fixed linear combination of a 3×3 window of x, so one low-resolution 3×3 conv with 4·C_out
+        channels followed by pixel_shuffle gives the same result, and never materialises the 4×
+        larger upsampled input. Exact in real arithmetic.
         """
         source = self.conv.weight
         # Keyed on the weight's version counter: an EMA copy kept in eval mode is updated in place
@@ -113,7 +174,7 @@ class ConvBlock(nn.Module):
         version = -1 if source.is_inference() else source._version
         key = (version, source.data_ptr(), x.device, x.dtype)
         if self._phase_weight is None or self._phase_key != key:
-            self._phase_weight = _phase_kernels(source.detach()).to(x.device, x.dtype)
+            self._phase_weight = _phase_kernels(source.detach(), self.upsample).to(x.device, x.dtype)
             self._phase_key = key
         weight = self._phase_weight
         bias = self.conv.bias.detach().to(x.dtype).repeat_interleave(4)
@@ -122,21 +183,24 @@ class ConvBlock(nn.Module):
 
 
 
-def _phase_kernels(w: torch.Tensor) -> torch.Tensor:
+def _phase_kernels(w: torch.Tensor, mode: str) -> torch.Tensor:
     """(C_out, C_in, 3, 3) kernel of conv∘up2 → (4·C_out, C_in, 3, 3) low-resolution kernels.
 
-    Along one axis, output phase 0 reads low-res offsets {-1: w0, 0: w1+w2} and phase 1 reads
-    {0: w0+w1, +1: w2}; the 2-D phase kernel is the outer combination of both axes.
+    Along one axis, UPSAMPLING[mode][a] says how much of each tap phase a reads at each
+    low-resolution offset; the 2-D phase kernel is the outer combination of both axes.
     """
     c_out, c_in = w.shape[:2]
-    # mix[a] maps the 3 original taps to 3 low-res offsets (-1, 0, +1) for phase a.
-    mix = w.new_tensor([[[1, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+    mix = w.new_tensor(UPSAMPLING[mode])  # (phase a, low-res offset i, tap j)
     phases = torch.einsum("aij,bkl,ocjl->ocabik", mix, mix, w)  # (o, c, a, b, 3, 3)
     return phases.permute(0, 2, 3, 1, 4, 5).reshape(c_out * 4, c_in, 3, 3)
 
 
 class Generator(nn.Module):
-    """Latent field (N, latent_dim, h, w) → texture (N, out_channels, h·f, w·f) in [-1, 1]."""
+    """Latent field (N, latent_dim, h, w) → texture (N, out_channels, h·f, w·f) in [-1, 1].
+
+    `noise` (a NoiseSource, a torch.Generator or None) feeds the per-level pixel noise; a source
+    makes the output a pure function of the field and the source, which is how textures are made.
+    """
 
     def __init__(self, config: GeneratorConfig):
         super().__init__()
@@ -145,41 +209,66 @@ class Generator(nn.Module):
         levels = []
         for level, width in enumerate(widths):
             in_ch = config.latent_dim if level == 0 else widths[level - 1]
-            blocks = [ConvBlock(in_ch, width, upsample=level > 0)]
-            blocks += [ConvBlock(width, width, upsample=False) for _ in range(config.extra_convs[level])]
+            upsample = config.upsample if level > 0 else None
+            blocks = [ConvBlock(in_ch, width, upsample, noise=config.noise and level > 0)]
+            blocks += [ConvBlock(width, width, None) for _ in range(config.extra_convs[level])]
             levels.append(nn.Sequential(*blocks))
         self.levels = nn.ModuleList(levels)
         self.to_output = nn.Conv2d(widths[-1], config.out_channels, 3, padding=0)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.head(self.trunk(z, len(self.levels)), len(self.levels))
+    def forward(self, z: torch.Tensor, noise: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
+        return self.head(self.trunk(z, len(self.levels), noise), len(self.levels), noise)
 
-    def trunk(self, z: torch.Tensor, split: int) -> torch.Tensor:
-        """Runs levels [0, split): the cheap low-resolution part."""
+    def trunk(self, z: torch.Tensor, split: int, noise: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
+        """Runs levels [0, split) on the whole field: the cheap low-resolution part."""
         x = z
-        for level in self.levels[:split]:
-            x = level(x)
+        for index in range(split):
+            x = self._run_level(index, x, noise, (0, 0))
         return x
 
-    def head(self, x: torch.Tensor, split: int) -> torch.Tensor:
-        """Runs levels [split, end) and the output conv: (N, C, h, w) → (N, out, h·s, w·s)."""
-        for level in self.levels[split:]:
-            x = level(x)
+    def head(self, x: torch.Tensor, split: int, noise: NoiseSource | torch.Generator | None = None,
+             at: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """Runs levels [split, end) and the output conv: (N, C, h, w) → (N, out, h·s, w·s).
+
+        `at` is where x's first pixel lies in the field, in pixels of level split-1 (a tile's
+        window may start before the field: the noise source wraps it around).
+        """
+        top, left = at
+        for index in range(split, len(self.levels)):
+            if index > 0:
+                top, left = 2 * top, 2 * left
+            x = self._run_level(index, x, noise, (top, left))
         return torch.tanh(circular_conv(x, self.to_output))
+
+    def _run_level(self, index: int, x: torch.Tensor, noise, at: tuple[int, int]) -> torch.Tensor:
+        """One level; `at` is the position of its output's first pixel in that level's pixels."""
+        first, *rest = self.levels[index]
+        x = first.convolve(x)
+        pixel_noise = None
+        if first.noise_weight is not None:
+            n, _, h, w = x.shape
+            pixel_noise = draw_noise(noise, index, n, at[0], at[1], h, w, x)
+        x = first.activate(x, pixel_noise)
+        for block in rest:
+            x = block(x)
+        return x
 
     def head_halo(self, split: int) -> int:
         """Pixels at level `split-1`'s resolution that the head's output depends on beyond a tile.
 
-        Each 3×3 conv at scale s (relative to the split level) reaches 1/s pixels further; a tile
-        fed with this many extra pixels on each side has an exact interior.
+        Each 3×3 conv at scale s (relative to the split level) reaches 1/s pixels further, and a
+        bilinear upsampling from scale s reads one pixel further at that scale; a tile fed with
+        this many extra pixels on each side has an exact interior.
         """
         reach = 0.0
         scale = 1
         for level in range(split, len(self.levels)):
-            scale *= 2 if level > 0 else 1
+            if level > 0:
+                reach += (1 if self.config.upsample == "bilinear" else 0) / scale
+                scale *= 2
             reach += (1 + self.config.extra_convs[level]) / scale
         reach += 1 / scale  # the output conv
-        return math.ceil(reach + 1e-9) + 1  # +1: nearest upsampling aligns to whole pixels
+        return math.ceil(reach + 1e-9) + 1  # +1: upsampling aligns to whole pixels
 
     def head_scale(self, split: int) -> int:
         """Output pixels per pixel of level `split-1`."""

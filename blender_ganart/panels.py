@@ -68,6 +68,7 @@ class _GanArtPanel:
         if card.description:
             box.label(text=card.description)
         box.label(text=f"Native size: {card.native_size} px · {', '.join(card.channels)}")
+        box.label(text=card.texel_note())
         if card.data_license:
             box.label(text=f"Data license: {card.data_license}")
 

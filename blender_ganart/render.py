@@ -3,8 +3,9 @@
 The low-resolution trunk of the network runs on the whole field (it is small); the expensive
 high-resolution head runs in tiles. Each head tile is cut from the trunk's output with a halo that
 wraps around the field's edges, exactly what the circular padding would have seen, and only the
-tile's exact interior is kept. So the tiled texture equals the untiled one, and memory is bounded
-by the tile size instead of the texture size.
+tile's exact interior is kept; the pixel noise of each tile comes from a source that is a
+function of position and wraps the same way. So the tiled texture equals the untiled one, and
+memory is bounded by the tile size instead of the texture size.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 
 from .devices import exact_convolutions, module_on
 from .errors import Cancelled
-from .network import Generator
+from .network import Generator, NoiseSource
 
 Progress = Callable[[float], None]
 ShouldCancel = Callable[[], bool]
@@ -41,18 +42,19 @@ def render(
     generator: Generator,
     field: torch.Tensor,
     device: torch.device,
+    noise: NoiseSource,
     tile: int = DEFAULT_TILE,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
     trunk_budget: int = TRUNK_BYTES,
 ) -> np.ndarray:
-    """(1, latent_dim, h, w) periodic field → (h·f, w·f, C) float32 array in [-1, 1]."""
+    """(1, latent_dim, h, w) periodic field and its pixel noise → (h·f, w·f, C) float32 in [-1, 1]."""
     with exact_convolutions(device):
-        return _render(generator, field, device, tile, progress, should_cancel, trunk_budget)
+        return _render(generator, field, device, noise, tile, progress, should_cancel, trunk_budget)
 
 
 @torch.inference_mode()
-def _render(generator, field, device, tile, progress, should_cancel, trunk_budget) -> np.ndarray:
+def _render(generator, field, device, noise, tile, progress, should_cancel, trunk_budget) -> np.ndarray:
     if field.ndim != 4 or field.shape[0] != 1 or field.shape[1] != generator.config.latent_dim:
         raise ValueError(f"expected a (1, {generator.config.latent_dim}, h, w) field, got {tuple(field.shape)}")
     generator = module_on(generator, device).eval()
@@ -61,7 +63,7 @@ def _render(generator, field, device, tile, progress, should_cancel, trunk_budge
     out = np.empty((cells_h * f, cells_w * f, generator.config.out_channels), dtype=np.float32)
 
     split = choose_split(generator, cells_h, cells_w, trunk_budget)
-    features = generator.trunk(field.to(device), split)  # (1, C, h·r, w·r)
+    features = generator.trunk(field.to(device), split, noise)  # (1, C, h·r, w·r)
     scale = generator.head_scale(split)
     halo = generator.head_halo(split)
     step = max(1, tile // scale)  # trunk pixels per tile side
@@ -79,7 +81,7 @@ def _render(generator, field, device, tile, progress, should_cancel, trunk_budge
             window = features[:, :, rows][:, :, :, cols]
         else:
             window = padded[:, :, y : y1 + 2 * halo, x : x1 + 2 * halo]
-        result = generator.head(window, split)
+        result = generator.head(window, split, noise, at=(y - halo, x - halo))
         crop = halo * scale
         result = result[0, :, crop : result.shape[2] - crop, crop : result.shape[3] - crop]
         out[y * scale : y1 * scale, x * scale : x1 * scale] = result.permute(1, 2, 0).float().cpu().numpy()

@@ -10,7 +10,7 @@ import torch
 
 from .devices import resolve_device
 from .errors import SynthesisOptionsError
-from .latent import latent_field
+from .latent import PixelNoise, latent_field
 from .model_file import LoadedModel
 from .network import Generator
 from .render import DEFAULT_TILE, Progress, ShouldCancel, periodic_resize, render
@@ -90,8 +90,9 @@ def synthesize(
         margin = generator.head_halo(0)
         cells_h, cells_w = math.ceil(opts.height / f) + 2 * margin, math.ceil(opts.width / f) + 2 * margin
         origin = (-margin, -margin)
-    field = latent_field(config, opts.seed, cells_h, cells_w, origin, opts.variation, opts.truncation)
-    texture = render(generator, field, dev, tile=tile, progress=progress, should_cancel=should_cancel)
+    field = torch.from_numpy(latent_field(config, opts.seed, cells_h, cells_w, origin, opts.variation, opts.truncation))
+    noise = PixelNoise((opts.seed,), (cells_h, cells_w), origin, opts.variation)
+    texture = render(generator, field, dev, noise, tile=tile, progress=progress, should_cancel=should_cancel)
 
     if opts.tileable:
         texture = periodic_resize(texture, opts.height, opts.width)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from blender_ganart.latent import PixelNoise
 from blender_ganart.network import Generator, GeneratorConfig
 
 
@@ -47,27 +48,34 @@ def test_config_round_trips_through_plain_dict():
 def test_tiling_the_latent_tiles_the_output_exactly(default_generator):
     """G(tile(z)) == tile(G(z)): the property that makes textures seamless."""
     z = torch.randn(1, default_generator.config.latent_dim, 3, 2)
+    noise = PixelNoise((4,), (3, 2))  # periodic with the small field
     with torch.no_grad():
-        small = default_generator(z)
-        big = default_generator(z.tile(1, 1, 2, 2))
+        small = default_generator(z, noise)
+        big = default_generator(z.tile(1, 1, 2, 2), noise)
     torch.testing.assert_close(big, small.tile(1, 1, 2, 2), atol=2e-5, rtol=0)
 
 
 def test_generator_is_shift_equivariant_by_whole_cells(small_generator):
     z = torch.randn(1, small_generator.config.latent_dim, 5, 6)
     f = small_generator.config.upsampling
+    noise = PixelNoise((9,), (5, 6))
+
+    def shifted_noise(level, top, left, height, width):  # the same noise, moved with the field
+        return noise(level, top - 2 * 2**level, left - 3 * 2**level, height, width)
+
     with torch.no_grad():
-        shifted = small_generator(torch.roll(z, (2, 3), dims=(2, 3)))
-        expected = torch.roll(small_generator(z), (2 * f, 3 * f), dims=(2, 3))
+        shifted = small_generator(torch.roll(z, (2, 3), dims=(2, 3)), shifted_noise)
+        expected = torch.roll(small_generator(z, noise), (2 * f, 3 * f), dims=(2, 3))
     torch.testing.assert_close(shifted, expected, atol=1e-5, rtol=0)
 
 
 def test_fused_inference_path_equals_training_path(default_generator):
     z = torch.randn(1, default_generator.config.latent_dim, 2, 3)
+    noise = PixelNoise((1,), (2, 3))
     with torch.no_grad():
-        fused = default_generator.eval()(z)
+        fused = default_generator.eval()(z, noise)
         default_generator.train()
-        plain = default_generator(z)
+        plain = default_generator(z, noise)
         default_generator.eval()
     torch.testing.assert_close(fused, plain, atol=5e-5, rtol=0)
 
@@ -81,9 +89,10 @@ def test_head_halo_covers_the_receptive_field(small_generator):
     far = z.clone()
     far[:, :, :, centre + halo_cells + 1 :] += 5.0  # columns further than the halo from the centre cell
     f = config.upsampling
+    noise = PixelNoise((2,), tuple(z.shape[2:]))
     with torch.no_grad():
-        a = small_generator(z)[:, :, centre * f : (centre + 1) * f, centre * f : (centre + 1) * f]
-        b = small_generator(far)[:, :, centre * f : (centre + 1) * f, centre * f : (centre + 1) * f]
+        a = small_generator(z, noise)[:, :, centre * f : (centre + 1) * f, centre * f : (centre + 1) * f]
+        b = small_generator(far, noise)[:, :, centre * f : (centre + 1) * f, centre * f : (centre + 1) * f]
     torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
 
 
@@ -104,13 +113,14 @@ def test_fused_path_follows_in_place_weight_updates(small_generator):
 
     ema = copy.deepcopy(small_generator).eval()
     z = torch.randn(1, ema.config.latent_dim, 2, 2)
+    noise = PixelNoise((3,), (2, 2))
     with torch.no_grad():
-        before = ema(z)
+        before = ema(z, noise)
         for p in ema.parameters():
             p.mul_(0.5)  # what an EMA lerp_ does: same tensors, new values
-        after = ema(z)
+        after = ema(z, noise)
         ema.train()
-        plain = ema(z)
+        plain = ema(z, noise)
         ema.eval()
     assert (after - before).abs().max() > 1e-3
     torch.testing.assert_close(after, plain, atol=1e-5, rtol=0)
@@ -126,4 +136,5 @@ def test_fused_path_runs_with_weights_made_in_inference_mode(small_config):
         made_there = Generator(small_config).eval()
         made_there.load_state_dict(reference.state_dict())
         z = torch.randn(1, small_config.latent_dim, 3, 3)
-        assert torch.equal(made_there(z), reference(z))
+        noise = PixelNoise((5,), (3, 3))
+        assert torch.equal(made_there(z, noise), reference(z, noise))

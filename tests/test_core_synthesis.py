@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from blender_ganart.errors import Cancelled, SynthesisOptionsError
-from blender_ganart.latent import latent_field
+from blender_ganart.latent import PixelNoise, latent_field
 from blender_ganart.render import periodic_resize, render
 from blender_ganart.synthesis import MAX_SIZE, MIN_SIZE, synthesize
 
@@ -47,19 +47,21 @@ def test_bad_options_are_refused(small_generator, bad):
 def test_tileable_texture_of_twice_the_latent_is_the_texture_tiled(default_generator):
     """The issue's exact statement, through the public render path (incl. tiling into head tiles)."""
     config = default_generator.config
-    field = latent_field(config, seed=11, cells_h=2, cells_w=3)
-    small = render(default_generator, field, CPU)
-    big = render(default_generator, field.tile(1, 1, 2, 2), CPU, tile=64)
+    field = torch.from_numpy(latent_field(config, seed=11, cells_h=2, cells_w=3))
+    noise = PixelNoise((11,), (2, 3))  # wraps with the small field's period, as the field does
+    small = render(default_generator, field, CPU, noise)
+    big = render(default_generator, field.tile(1, 1, 2, 2), CPU, noise, tile=64)
     np.testing.assert_allclose(big, np.tile(small, (2, 2, 1)), atol=3e-5, rtol=0)
 
 
 def test_tileable_holds_for_sizes_that_are_not_whole_cells(small_generator):
     config = small_generator.config
     f = config.upsampling
-    field = latent_field(config, seed=5, cells_h=9, cells_w=13)
+    field = torch.from_numpy(latent_field(config, seed=5, cells_h=9, cells_w=13))
+    noise = PixelNoise((5,), (9, 13))
     width, height = 13 * f + 1, 9 * f - 1  # not multiples of the upsampling factor; round to 13×9 cells
-    small = periodic_resize(render(small_generator, field, CPU), height, width)
-    big = periodic_resize(render(small_generator, field.tile(1, 1, 2, 2), CPU), 2 * height, 2 * width)
+    small = periodic_resize(render(small_generator, field, CPU, noise), height, width)
+    big = periodic_resize(render(small_generator, field.tile(1, 1, 2, 2), CPU, noise), 2 * height, 2 * width)
     np.testing.assert_allclose(big, np.tile(small, (2, 2, 1)), atol=3e-5, rtol=0)
     # and synthesize() uses exactly that path
     direct = synthesize(small_generator, 5, width, height, tileable=True)
@@ -91,9 +93,10 @@ def test_tiled_generation_equals_untiled(default_generator):
 
 
 def test_tiny_trunk_budget_moves_the_split_and_keeps_the_result(default_generator):
-    field = latent_field(default_generator.config, seed=2, cells_h=2, cells_w=2)
-    whole = render(default_generator, field, CPU, tile=8192)
-    split_early = render(default_generator, field, CPU, tile=48, trunk_budget=1)
+    field = torch.from_numpy(latent_field(default_generator.config, seed=2, cells_h=2, cells_w=2))
+    noise = PixelNoise((2,), (2, 2))
+    whole = render(default_generator, field, CPU, noise, tile=8192)
+    split_early = render(default_generator, field, CPU, noise, tile=48, trunk_budget=1)
     np.testing.assert_allclose(split_early, whole, atol=2e-5, rtol=0)
 
 

@@ -158,7 +158,7 @@ def test_texture_arch_trains_the_cores_generator_on_a_periodic_field(tmp_path):
     gen_a, gen_b = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
     crops = arch.fake_batch(g, z, gen_a)
     assert crops.shape == (3, 3, 32, 32)
-    full = g(z)
+    full = g(z, noise=gen_b)  # the pixel noise is drawn first, then the crop offsets
     offsets = torch.randint(0, full.shape[-1], (3, 2), generator=gen_b)
     for i in range(3):  # each crop is a wrap-around window of the periodic output
         rolled = torch.roll(full[i], (-int(offsets[i, 0]), -int(offsets[i, 1])), (1, 2))
@@ -196,10 +196,24 @@ def test_pixel_norm_only_generator_is_still_available(tmp_path):
     assert not has_batch_norm(g) and arch.inference_generator(g) is g
 
 
-def test_sample_seeds_use_the_addons_latent_field(tmp_path):
+def test_sample_seeds_are_the_addons_textures(tmp_path):
+    """A run's sample grid shows what the add-on makes of those seeds: same field, same noise."""
+    from blender_ganart.synthesis import synthesize
+
+    from trainer.sampling import seed_images
+
     arch = build_arch(resolve(tiny_config(tmp_path, tmp_path / "run")))
     fields = arch.seed_latents([5, 9])
-    assert torch.equal(fields[1:], latent_field(arch.gconfig, 9, arch.cells, arch.cells))
+    np.testing.assert_array_equal(fields[1:].numpy(), latent_field(arch.gconfig, 9, arch.cells, arch.cells))
+    g = arch.build_generator()
+    with torch.no_grad():
+        for name, param in g.named_parameters():
+            if name.endswith("noise_weight"):
+                param.normal_(0.0, 0.5)  # so that the noise shows
+    samples = seed_images(arch, g, torch.device("cpu"), seeds=(5, 9))
+    size = arch.cells * arch.gconfig.upsampling
+    texture = synthesize(arch.inference_generator(g), 9, size, size, tileable=True)
+    np.testing.assert_allclose(samples[1].permute(1, 2, 0).numpy(), texture * 2 - 1, atol=1e-5)
 
 
 @pytest.mark.parametrize("arch_name", ["texture", "dcgan", "mlp"])

@@ -79,7 +79,10 @@ def test_cli_run_writes_checkpoint_metrics_samples_and_exports_a_loadable_model(
     assert (tmp_path / "s.png").is_file()
     assert main(["eval", str(run), "--images", "8", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["swd"] > 0 and result["swd_floor"] > 0 and result["images"] == 8
+    assert result["swd_full"] > 0 and result["swd_full_floor"] > 0 and result["crops"] == 8
+    assert result["full_ratio"] == result["swd_full"] / result["swd_full_floor"]
+    assert result["lattice"] > 0 and result["lattice_real"] > 0
+    assert result["seam"] < 1.5  # tileable textures wrap without a visible seam
 
 
 def test_export_keeps_raw_and_ema_generators_apart(data, tmp_path):

@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="sample the raw generator of a run, not the EMA copy")
     p.add_argument("--device", default="auto")
 
-    p = sub.add_parser("eval", help="SWD and colour distance of generated vs training crops")
+    p = sub.add_parser("eval", help="quality report: SWD at full texel density and 4× downscale over their "
+                                    "real-vs-real floors, colour, lattice and seam")
     p.add_argument("source", help="a run folder or a .ganart.pt model file")
     p.add_argument("--data", help="image folder (default: the run's training data)")
     p.add_argument("--images", type=int, default=256, help="generated and real crops compared (default 256)")
@@ -192,5 +193,5 @@ def cmd_eval(args: argparse.Namespace) -> int:
     images = load_image_folder(data, run.config.data.crop_size, run.config.data.max_side,
                                warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     result = evaluate_run(run, images, args.images, args.seed, resolve_device(args.device))
-    print(json.dumps(asdict(result)) if args.json else result.table())
+    print(json.dumps(result.as_dict()) if args.json else result.table())
     return 0

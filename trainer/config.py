@@ -32,7 +32,8 @@ class DataOptions:
     flips: bool = field(default=True, metadata={"help": "random horizontal/vertical flips of real crops"})
     rot90: bool = field(default=True, metadata={"help": "random 90° rotations of real crops"})
     max_side: int = field(
-        default=2048, metadata={"help": "images larger than this are downscaled on load (0 = never); bounds memory"}
+        default=0, metadata={"help": "downscale images larger than this on load (0 = never: the model learns the "
+                                     "data's own texel density; a model card records the density it learned)"}
     )
 
 
@@ -43,9 +44,12 @@ class ModelOptions:
     g_extra_convs: tuple[int, ...] = field(default=_DEFAULT_G.extra_convs, metadata={"help": "texture G extra convs per level"})
     local_dim: int = field(default=_DEFAULT_G.local_dim, metadata={"help": "texture G local noise channels"})
     global_dim: int = field(default=_DEFAULT_G.global_dim, metadata={"help": "texture G global code size"})
+    g_upsample: str = field(default=_DEFAULT_G.upsample, metadata={"help": "texture G ×2 upsampling (bilinear; nearest prints the cell grid)", "choices": ("bilinear", "nearest")})
+    g_noise: bool = field(default=_DEFAULT_G.noise, metadata={"help": "texture G per-level pixel noise"})
     g_batch_norm: bool | None = field(
         default=None, metadata={"help": "texture G: batch norm while training, folded into the convs on export (default: per arch)"}
     )
+    init_from: str = field(default="", metadata={"help": "texture G: start from this model file's weights (same widths and dims); '' = random"})
     d_width: int = field(default=64, metadata={"help": "texture arch: discriminator channels after its first layer (doubling per level)"})
     z_dim: int = field(default=100, metadata={"help": "latent size of the dcgan/mlp generators"})
     g_base_width: int = field(default=64, metadata={"help": "dcgan G channels at full resolution / mlp hidden units ÷ 16"})
@@ -143,8 +147,10 @@ class TrainConfig:
             parts = {}
             for name, section in SECTIONS.items():
                 values = dict(data.get(name, {}))
-                if name == "model" and values and "g_batch_norm" not in values:
-                    values["g_batch_norm"] = False  # saved before the option existed: trained without it
+                if name == "model" and values:
+                    # Saved before these options existed: trained without batch norm / noise,
+                    # with nearest upsampling.
+                    values = {"g_batch_norm": False, "g_upsample": "nearest", "g_noise": False, **values}
                 known = {f.name: f for f in fields(section)}
                 unknown = set(values) - set(known)
                 if unknown:
@@ -157,7 +163,8 @@ class TrainConfig:
     def generator_config(self) -> GeneratorConfig:
         m = self.model
         return GeneratorConfig(out_channels=3, local_dim=m.local_dim, global_dim=m.global_dim,
-                               widths=m.g_widths, extra_convs=m.g_extra_convs)
+                               widths=m.g_widths, extra_convs=m.g_extra_convs, upsample=m.g_upsample,
+                               noise=m.g_noise)
 
     def augment_list(self) -> tuple[str, ...]:
         return tuple(a for a in (self.augment.augment or "").replace(" ", "").split(",") if a)
@@ -211,6 +218,8 @@ def validate(c: TrainConfig) -> None:
             raise ConfigError(f"{flag} must be in [0, 1), got {value}")
     if c.data.max_side and c.data.max_side < crop:
         raise ConfigError(f"--max-side {c.data.max_side} is smaller than --crop-size {crop}")
+    if c.model.init_from and c.model.arch != "texture":
+        raise ConfigError(f"--init-from takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":
         try:
             c.generator_config()

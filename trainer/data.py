@@ -37,6 +37,14 @@ class ImageSet:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     upscaled: list[Path] = field(default_factory=list)
     downscaled: list[Path] = field(default_factory=list)
+    scales: list[float] = field(default_factory=list)  # per image: source pixels per stored pixel
+
+    @property
+    def texel_density(self) -> float:
+        """Source pixels per training pixel, averaged over images (1.0: the data's own resolution).
+
+        A model reproduces its training crops' scale, so this says what its pixels cover."""
+        return float(np.mean(self.scales)) if self.scales else 1.0
 
     def __len__(self) -> int:
         return len(self.images)
@@ -130,6 +138,7 @@ def load_image_folder(root: str | Path, crop_size: int, max_side: int = 0, warn:
             result.skipped.append((path, str(exc)))
             continue
         short, long = min(image.shape[:2]), max(image.shape[:2])
+        source_long = long
         if max_side and long > max_side:
             image = _resize(image, max_side / long)
             result.downscaled.append(path)
@@ -139,6 +148,7 @@ def load_image_folder(root: str | Path, crop_size: int, max_side: int = 0, warn:
             result.upscaled.append(path)
         result.images.append(image)
         result.paths.append(path)
+        result.scales.append(source_long / max(image.shape[:2]))
     if not result.images:
         raise DataError(f"none of the {len(files)} image files in {root} could be used (see the warnings above)")
     if result.upscaled:

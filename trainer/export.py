@@ -40,6 +40,7 @@ def export_run(run_dir: str | Path, out: str | Path, name: str = "", description
         native_size=run.config.data.crop_size,
         training_steps=run.step,
         training_command=command,
+        texel_density=float(data.get("texel_density", 0.0)),
     )
     save_model(out, run.generator, card, half=half)
     return out, card

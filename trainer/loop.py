@@ -165,6 +165,9 @@ def _train(config, c, device, info, resume, command, log) -> RunResult:
                                   c.data.flips, c.data.rot90)
         say(f"resuming {run_dir} at step {step}")
     else:
+        if c.model.init_from:
+            arch.warm_start(G, c.model.init_from)
+            say(f"generator starts from {c.model.init_from}")
         ddp.broadcast_module(G, info)
         ddp.broadcast_module(D, info)
         G_ema.load_state_dict(G.state_dict())
@@ -368,7 +371,8 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, images, command: str, r
                 "data": {"folder": str(Path(config.data.data).resolve()), "images": len(images),
                          "files": [str(p) for p in images.paths],
                          "skipped": [f"{p}: {why}" for p, why in images.skipped],
-                         "upscaled": [str(p) for p in images.upscaled]}}
+                         "upscaled": [str(p) for p in images.upscaled],
+                         "texel_density": round(images.texel_density, 4)}}
         (run_dir / METRICS_NAME).write_text("")
     else:
         save_config(config, run_dir / CONFIG_NAME)  # records changed schedule or learning rates

@@ -17,10 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from blender_ganart.latent import latent_field
-from blender_ganart.network import ConvBlock, Generator, GeneratorConfig, circular_conv
+from blender_ganart.latent import PixelNoise, latent_field
+from blender_ganart.network import ConvBlock, Generator, GeneratorConfig, circular_conv, upsample2
 
 from .config import TrainConfig
+from .errors import ConfigError
 
 
 def _maybe_sn(layer: nn.Module, enabled: bool) -> nn.Module:
@@ -130,6 +131,10 @@ class Arch:
         """The generator to sample and evaluate: `g` itself unless the arch changes it for use."""
         return g
 
+    def seed_noise(self, seeds: list[int]) -> PixelNoise | None:
+        """Pixel noise for fixed seeds, for generators that take it."""
+        return None
+
     def seed_latents(self, seeds: list[int]) -> torch.Tensor:
         """Latents for fixed seeds, the same in every run and process."""
         zs = []
@@ -139,27 +144,29 @@ class Arch:
         return torch.cat(zs)
 
 
-class BatchNormConvBlock(nn.Module):
+class BatchNormConvBlock(ConvBlock):
     """The training twin of the core's ConvBlock: batch norm between the conv and the activation.
 
     Batch norm keeps every channel's variance over batch and space at one while training, so
     the generator cannot drift into the flat, seed-independent output that PixelNorm alone
     allowed in our runs (per-level spatial std fell from 0.5 to 0 within a few hundred steps).
     With running statistics it is a per-channel affine map, which `fold_batch_norm` merges
-    into the conv, so the shipped model file and the add-on's network never see it.
+    into the conv, so the shipped model file and the add-on's network never see it. The noise
+    is added after it, so folding leaves the noise strengths as they are.
     """
 
     def __init__(self, block: ConvBlock):
-        super().__init__()
+        nn.Module.__init__(self)
         self.upsample = block.upsample
         self.conv = block.conv
+        self.noise_weight = block.noise_weight
         self.bn = nn.BatchNorm2d(block.conv.out_channels)
         self.norm = block.norm
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.upsample:
-            x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return self.norm(F.leaky_relu(self.bn(circular_conv(x, self.conv)), 0.2))
+    def convolve(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample is not None:
+            x = upsample2(x, self.upsample)
+        return self.bn(circular_conv(x, self.conv))
 
 
 def batch_norm_generator(config: GeneratorConfig) -> Generator:
@@ -182,6 +189,8 @@ def fold_batch_norm(g: Generator) -> Generator:
             scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
             block.conv.weight.copy_(trained.conv.weight * scale[:, None, None, None])
             block.conv.bias.copy_((trained.conv.bias - bn.running_mean) * scale + bn.bias)
+            if trained.noise_weight is not None:
+                block.noise_weight.copy_(trained.noise_weight)
     plain.to_output.load_state_dict(g.to_output.state_dict())
     return plain.to(next(g.parameters()).device)
 
@@ -208,6 +217,32 @@ class TextureArch(Arch):
         return Generator(self.gconfig)
 
     @torch.no_grad()
+    def warm_start(self, g: nn.Module, path: str) -> None:
+        """Copies a model file's weights into a new generator `g` (its batch norms start fresh).
+
+        A start from a trained model (a bundled one, or an older run) reaches a good texture in a
+        fraction of the steps: the convs already know textures, only scale and style must move.
+        A file from before pixel noise or bilinear upsampling is fine: its noise strengths start
+        at zero and its convs adapt to the new upsampling.
+        """
+        from blender_ganart.errors import ModelFileError
+        from blender_ganart.model_file import load_model
+
+        try:
+            source = load_model(path).generator
+        except ModelFileError as exc:
+            raise ConfigError(f"--init-from: {exc}") from None
+        mine, theirs = self.gconfig, source.config
+        shape = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
+        if any(getattr(mine, name) != getattr(theirs, name) for name in shape):
+            raise ConfigError(f"--init-from: {path} has another architecture ("
+                              + ", ".join(f"{n} {getattr(theirs, n)}" for n in shape)
+                              + "); give the run the same --g-widths, --g-extra-convs, --local-dim, --global-dim")
+        own = g.state_dict()
+        own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
+        g.load_state_dict(own)
+
+    @torch.no_grad()
     def inference_generator(self, g: nn.Module, batches: int = 8) -> nn.Module:
         """The generator as the add-on will run it: batch norm re-estimated for these weights
         (an EMA copy's weights never produced the running statistics it carries) and folded.
@@ -225,7 +260,7 @@ class TextureArch(Arch):
         device = next(g.parameters()).device
         gen = torch.Generator().manual_seed(0x5EED)
         for _ in range(batches):
-            g(self.sample_latents(16, gen).to(device))
+            g(self.sample_latents(16, gen).to(device), noise=gen)
         return fold_batch_norm(g.eval()).eval().requires_grad_(False)
 
     def build_discriminator(self) -> nn.Module:
@@ -243,7 +278,7 @@ class TextureArch(Arch):
         return torch.cat([local, code], dim=1)
 
     def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        full = g(z)  # (n, 3, P, P), periodic with period P = cells · upsampling
+        full = g(z, noise=generator)  # (n, 3, P, P), periodic with period P = cells · upsampling
         n, _, period, _ = full.shape
         offsets = torch.randint(0, period, (n, 2), generator=generator).to(full.device)
         span = torch.arange(self.crop, device=full.device)
@@ -254,7 +289,11 @@ class TextureArch(Arch):
 
     def seed_latents(self, seeds: list[int]) -> torch.Tensor:
         """Exactly the fields the add-on draws for these seeds (tileable, at this field size)."""
-        return torch.cat([latent_field(self.gconfig, seed, self.cells, self.cells) for seed in seeds])
+        return torch.cat([torch.from_numpy(latent_field(self.gconfig, seed, self.cells, self.cells)) for seed in seeds])
+
+    def seed_noise(self, seeds: list[int]) -> PixelNoise:
+        """The pixel noise the add-on draws for these seeds on the same fields."""
+        return PixelNoise(tuple(seeds), (self.cells, self.cells))
 
 
 class DCGANArch(Arch):

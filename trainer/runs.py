@@ -57,7 +57,8 @@ def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedR
     config = resolve(TrainConfig(
         data=DataOptions(crop_size=crop),
         model=ModelOptions(arch="texture", g_widths=g.widths, g_extra_convs=g.extra_convs,
-                           local_dim=g.local_dim, global_dim=g.global_dim)))
+                           local_dim=g.local_dim, global_dim=g.global_dim, g_upsample=g.upsample,
+                           g_noise=g.noise)))
     return LoadedRun(config, build_arch(config), model.generator, model.card.training_steps, None,
                      {"card": model.card.to_dict()})
 

@@ -13,6 +13,7 @@ from PIL import Image
 from torch import nn
 
 from blender_ganart.devices import module_on
+from blender_ganart.latent import PixelNoise
 
 from .networks import Arch, has_batch_norm
 
@@ -21,8 +22,11 @@ SAMPLE_SEEDS = tuple(range(16))  # the fixed seeds of every sample grid
 
 @torch.no_grad()
 def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.device, crop: bool,
-                  generator: torch.Generator | None = None, chunk: int = 16) -> torch.Tensor:
+                  generator: torch.Generator | None = None, chunk: int = 16,
+                  noise: PixelNoise | None = None) -> torch.Tensor:
     """(n, …) latents → (n, 3, H, W) float32 CPU images in [-1, 1], without touching g's state.
+
+    Whole images (crop=False) take their pixel noise from `noise` (one seed per latent) if given.
 
     Batch-norm generators (DCGAN) run in training mode on a copy, as in the DCGAN paper's
     samples: their running statistics lag behind a quickly changing generator.
@@ -36,7 +40,12 @@ def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.devic
     out = []
     for start in range(0, z.shape[0], chunk):
         part = z[start : start + chunk].to(device)
-        images = arch.fake_batch(g, part, generator) if crop else g(part)
+        if crop:
+            images = arch.fake_batch(g, part, generator)
+        elif noise is not None:
+            images = g(part, noise=noise[start : start + chunk])
+        else:
+            images = g(part)
         out.append(images.float().cpu())
     g.train(was_training)
     return torch.cat(out)
@@ -51,7 +60,8 @@ def generated_crops(arch: Arch, g: nn.Module, count: int, device: torch.device, 
 
 def seed_images(arch: Arch, g: nn.Module, device: torch.device, seeds=SAMPLE_SEEDS) -> torch.Tensor:
     """One image per fixed seed; for the texture arch the whole periodic tile (it wraps)."""
-    return run_generator(arch, g, arch.seed_latents(list(seeds)), device, crop=False)
+    seeds = list(seeds)
+    return run_generator(arch, g, arch.seed_latents(seeds), device, crop=False, noise=arch.seed_noise(seeds))
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

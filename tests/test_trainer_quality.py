@@ -1,0 +1,108 @@
+"""The quality report's measures each catch the defect they name, on images whose answer is known;
+warm starts and the texel density a model card records."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from blender_ganart.model_file import ModelCard, load_model, save_model
+from blender_ganart.network import Generator, GeneratorConfig
+from trainer.config import resolve
+from trainer.data import ImageSet, load_image_folder
+from trainer.errors import ConfigError
+from trainer.networks import build_arch
+from trainer.quality import box_downscale, lattice_score, seam_ratio, texture_quality
+from trainer.loop import train
+from test_trainer_support import quiet, tiny_config, write_texture_folder
+
+
+def _noise_images(count: int, size: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    # smooth-ish random texture: white noise blurred by a box filter
+    out = []
+    for _ in range(count):
+        white = rng.random((size + 4, size + 4))
+        smooth = sum(white[dy : dy + size, dx : dx + size] for dy in range(5) for dx in range(5)) / 25
+        out.append(np.repeat(smooth[:, :, None], 3, axis=2).astype(np.float32))
+    return out
+
+
+def test_lattice_score_finds_a_cell_grid_and_not_plain_texture():
+    plain = _noise_images(4, 512)
+    grid = [im.copy() for im in plain]
+    for im in grid:
+        im[::32, :] += 0.3  # one brighter row and column every 32 px: the old models' grid
+        im[:, ::32] += 0.3
+    assert lattice_score(plain, 32) < 2.0
+    assert lattice_score(grid, 32) > 5.0
+
+
+def test_seam_ratio_is_one_for_periodic_and_large_for_a_cut():
+    white = np.random.default_rng(0).random((256, 256))
+    periodic = sum(np.roll(white, (dy, dx), (0, 1)) for dy in range(4) for dx in range(4)) / 16  # wraps
+    periodic = np.repeat(periodic[:, :, None], 3, axis=2)
+    assert seam_ratio(periodic) == pytest.approx(1.0, abs=0.1)
+    x = np.linspace(0, 1, 64, dtype=np.float32)
+    ramp = np.repeat(np.repeat(x[None, :, None], 64, axis=0), 3, axis=2)  # jumps 1 → 0 at the seam
+    assert seam_ratio(ramp) > 20
+
+
+def test_box_downscale_averages_blocks():
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    torch.testing.assert_close(box_downscale(x, 2), torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
+
+
+def test_report_puts_real_data_at_its_floor():
+    """A 'generator' that returns crops of the data itself scores near its floors at both scales
+    and the data's own lattice; a flat grey one is far from them."""
+    real_images = [(im * 255).astype(np.uint8) for im in _noise_images(6, 512, seed=1)]
+    images = ImageSet(real_images, [None] * 6)
+
+    def copy_of_data(seed: int, size: int, tileable: bool):
+        return real_images[seed % 6][:size, :size].astype(np.float32) / 255
+
+    def flat(seed: int, size: int, tileable: bool):
+        return np.full((size, size, 3), 0.5, np.float32)
+
+    good = texture_quality(images, copy_of_data, crop=32, count=64, seeds=6)
+    bad = texture_quality(images, flat, crop=32, count=64, seeds=6)
+    assert good.full_ratio < 1.6 and good.coarse_ratio < 1.6
+    assert bad.full_ratio > 3 * good.full_ratio and bad.colour > 10 * max(good.colour, 0.5)
+    assert good.lattice == pytest.approx(good.lattice_real, rel=0.3)
+    assert "4× downscale" in good.table()
+
+
+def test_warm_start_copies_a_models_weights_and_refuses_another_shape(tmp_path):
+    data = write_texture_folder(tmp_path / "data")
+    config = resolve(tiny_config(data, tmp_path / "run"))
+    arch = build_arch(config)
+    torch.manual_seed(1)
+    source = Generator(config.generator_config())
+    save_model(tmp_path / "start.ganart.pt", source, ModelCard(), half=False)
+    g = arch.build_generator()
+    arch.warm_start(g, str(tmp_path / "start.ganart.pt"))
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(g.state_dict()[name], tensor), name
+    other = Generator(GeneratorConfig(local_dim=4, global_dim=4, widths=(16, 8, 4), extra_convs=(0, 0, 0)))
+    save_model(tmp_path / "other.ganart.pt", other, ModelCard(), half=False)
+    with pytest.raises(ConfigError, match="another architecture"):
+        arch.warm_start(arch.build_generator(), str(tmp_path / "other.ganart.pt"))
+    with pytest.raises(ConfigError, match="init-from"):
+        arch.warm_start(arch.build_generator(), str(tmp_path / "missing.ganart.pt"))
+
+
+def test_a_run_records_its_texel_density_on_the_card(tmp_path):
+    from trainer.export import export_run
+
+    data = write_texture_folder(tmp_path / "data", size=(96, 64))
+    assert load_image_folder(data, 32).texel_density == 1.0
+    assert load_image_folder(data, 32, max_side=48).texel_density == pytest.approx(2.0)
+    train(tiny_config(data, tmp_path / "run", steps=2, max_side=48), log=quiet)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["data"]["texel_density"] == pytest.approx(2.0)
+    path, card = export_run(tmp_path / "run", tmp_path / "m.ganart.pt")
+    assert load_model(path).card.texel_density == pytest.approx(2.0)
+    assert "1 px = 2.0 source px" in card.texel_note()
+    assert "1:1" in ModelCard(texel_density=1.0).texel_note()
+    assert "not recorded" in ModelCard().texel_note()

@@ -1,0 +1,180 @@
+"""One quality report for a texture model, judged as artists use its textures.
+
+A generated texture is compared with the training images at their own resolution, at two
+scales: full texel density (the grain an artist sees up close) and after a 4× box downscale of
+4×-larger crops (structure: bricks, boulders, planks). Each SWD stands next to its real-vs-real
+floor, so a ratio of 1 is as close as two samples of the data are to each other. Beside them: the
+colour distance (SWD normalises colour away), the lattice score (a latent-cell grid shows as a
+spectral peak at the cell frequency), and the wrap-seam ratio of tileable textures.
+
+`trainer eval` and `scripts/model_report.py` both print this report, and the README's table
+comes from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from .data import CropSampler, ImageSet
+from .metrics import as_nchw, colour_distance, swd
+
+# (seed, size, tileable) → (size, size, 3) float32 texture in [0, 1], as the add-on makes it.
+TextureMaker = Callable[[int, int, bool], np.ndarray]
+
+COARSE = 4  # the structure scale: crops 4× larger, box-downscaled by 4
+LATTICE_CROP = 256  # the lattice score's analysis window, in pixels
+
+
+@dataclass
+class QualityReport:
+    crop_size: int
+    crops: int  # per set
+    swd_full: float
+    swd_full_floor: float
+    colour: float
+    colour_floor: float
+    swd_coarse: float | None = None  # None: the generator cannot make textures 4 crops wide
+    swd_coarse_floor: float | None = None
+    lattice: float | None = None
+    lattice_real: float | None = None
+    seam: float | None = None  # mean jump across the wrap seam ÷ mean jump between neighbours
+
+    @property
+    def full_ratio(self) -> float:
+        return _ratio(self.swd_full, self.swd_full_floor)
+
+    @property
+    def coarse_ratio(self) -> float | None:
+        return None if self.swd_coarse is None else _ratio(self.swd_coarse, self.swd_coarse_floor)
+
+    def as_dict(self) -> dict:
+        return dict(asdict(self), full_ratio=self.full_ratio, coarse_ratio=self.coarse_ratio)
+
+    def table(self) -> str:
+        rows = [
+            (f"SWD ×10³, full texel density ({self.crop_size} px crops)", self.swd_full, self.swd_full_floor,
+             self.full_ratio),
+            (f"SWD ×10³, 4× downscale ({COARSE * self.crop_size} px crops)", self.swd_coarse,
+             self.swd_coarse_floor, self.coarse_ratio),
+            ("colour distance (8-bit levels)", self.colour, self.colour_floor, None),
+            (f"lattice score (real data: {_fmt(self.lattice_real)})", self.lattice, self.lattice_real,
+             None if self.lattice is None else _ratio(self.lattice, self.lattice_real)),
+            ("wrap-seam ratio (1 = no seam)", self.seam, None, None),
+        ]
+        lines = [f"{self.crops} generated vs {self.crops} real crops per scale",
+                 f"{'measure':50} {'generated':>10} {'real':>10} {'ratio':>7}"]
+        lines += [f"{name:50} {_fmt(value):>10} {_fmt(floor):>10} {_fmt(ratio):>7}" for name, value, floor, ratio in rows]
+        return "\n".join(lines)
+
+
+def _ratio(value: float, floor: float) -> float:
+    return value / floor if floor > 0 else float("inf")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = 64, count: int = 128,
+                    cell: int = 32, seeds: int = 16, size: int = 512, flips: bool = True, rot90: bool = True,
+                    seed: int = 0) -> QualityReport:
+    """The full report for a generator that makes textures of any size (the texture arch)."""
+    size = max(size, COARSE * crop, LATTICE_CROP)
+    textures = [make_texture(s, size, False) for s in range(seeds)]
+    rng = np.random.Generator(np.random.PCG64(seed))
+    fake_full = _crops_of(textures, crop, count, rng)
+    fake_coarse = box_downscale(_crops_of(textures, COARSE * crop, count, rng), COARSE)
+    report = crop_quality(real, fake_full, flips=flips, rot90=rot90, seed=seed)
+    large = ImageSet([im for im in real.images if min(im.shape[:2]) >= COARSE * crop],
+                     [p for p, im in zip(real.paths, real.images) if min(im.shape[:2]) >= COARSE * crop])
+    if len(large):
+        real_coarse = [box_downscale(_real_crops(large, COARSE * crop, count, flips, rot90, seed + k), COARSE)
+                       for k in (1, 2)]
+        report.swd_coarse = swd(real_coarse[0], fake_coarse, seed=seed)
+        report.swd_coarse_floor = swd(real_coarse[0], real_coarse[1], seed=seed)
+    window = lattice_window(real, cell)
+    if window:
+        report.lattice = lattice_score(textures, cell, window)
+        report.lattice_real = lattice_score([im.astype(np.float32) / 255 for im in real.images], cell, window)
+    report.seam = float(np.mean([seam_ratio(make_texture(s, 8 * cell, True)) for s in range(4)]))
+    return report
+
+
+def crop_quality(real: ImageSet, fake: torch.Tensor, *, flips: bool = True, rot90: bool = True,
+                 seed: int = 0) -> QualityReport:
+    """SWD and colour at full texel density only: for generators with a fixed output size."""
+    fake = as_nchw(fake)
+    count, crop = fake.shape[0], fake.shape[-1]
+    real_a = _real_crops(real, crop, count, flips, rot90, seed + 1)
+    real_b = _real_crops(real, crop, count, flips, rot90, seed + 2)
+    return QualityReport(crop, count, swd(real_a, fake, seed=seed), swd(real_a, real_b, seed=seed),
+                         colour_distance(real_a, fake), colour_distance(real_a, real_b))
+
+
+def _real_crops(images: ImageSet, crop: int, count: int, flips: bool, rot90: bool, seed: int) -> torch.Tensor:
+    return CropSampler(images, crop, seed, flips, rot90).sample(count)
+
+
+def _crops_of(textures: list[np.ndarray], crop: int, count: int, rng: np.random.Generator) -> torch.Tensor:
+    """count random crops (N, 3, crop, crop) in [-1, 1] from (H, W, 3) textures in [0, 1]."""
+    out = np.empty((count, crop, crop, 3), dtype=np.float32)
+    for i in range(count):
+        texture = textures[int(rng.integers(len(textures)))]
+        y = int(rng.integers(texture.shape[0] - crop + 1))
+        x = int(rng.integers(texture.shape[1] - crop + 1))
+        out[i] = texture[y : y + crop, x : x + crop, :3]
+    return torch.from_numpy(out).permute(0, 3, 1, 2) * 2 - 1
+
+
+def box_downscale(images: torch.Tensor, factor: int) -> torch.Tensor:
+    """(N, C, H, W) → (N, C, H/factor, W/factor): the mean of each factor×factor block."""
+    return torch.nn.functional.avg_pool2d(images, factor)
+
+
+def lattice_window(real: ImageSet, cell: int) -> int:
+    """LATTICE_CROP, or the largest power of two that some real image still holds (0: none does,
+    or the window would be under 4 cells, too few for a spectral peak to stand out)."""
+    largest = max(min(im.shape[:2]) for im in real.images)
+    window = LATTICE_CROP
+    while window > largest:
+        window //= 2
+    return window if window >= 4 * cell else 0
+
+
+def lattice_score(images: list[np.ndarray], cell: int, size: int = LATTICE_CROP) -> float:
+    """The power spectrum's peak at the cell frequency (or a first harmonic) over the mean of its
+    neighbours 3 bins away, averaged over size-px grayscale Hann-windowed crops: ~1–2.5 for real
+    textures, 5 and more where a grid of period `cell` shows."""
+    window = np.outer(np.hanning(size), np.hanning(size))
+    power = np.zeros((size, size))
+    n = 0
+    for image in images:
+        gray = np.asarray(image, dtype=np.float64)[..., :3].mean(axis=-1)
+        for y in range(0, gray.shape[0] - size + 1, size):
+            for x in range(0, gray.shape[1] - size + 1, size):
+                crop = gray[y : y + size, x : x + size]
+                power += np.abs(np.fft.fft2((crop - crop.mean()) * window)) ** 2
+                n += 1
+    if not n:
+        return float("nan")
+    power = np.fft.fftshift(power / n)
+    c, k = size // 2, size // cell
+    scores = []
+    for fy, fx in [(0, k), (k, 0), (k, k), (k, -k), (0, 2 * k), (2 * k, 0), (2 * k, 2 * k)]:
+        py, px = c + fy, c + fx
+        if not (3 <= py < size - 3 and 3 <= px < size - 3):
+            continue
+        around = [power[py + dy, px + dx] for dy in (-3, 0, 3) for dx in (-3, 0, 3) if dy or dx]
+        scores.append(power[py, px] / max(float(np.mean(around)), 1e-30))  # flat images: 0
+    return float(max(scores))
+
+
+def seam_ratio(texture: np.ndarray) -> float:
+    """Mean jump across the wrap-around seams ÷ mean jump between interior neighbours (≈1: none)."""
+    seams = np.abs(texture[:, 0] - texture[:, -1]).mean() + np.abs(texture[0] - texture[-1]).mean()
+    interior = np.abs(np.diff(texture, axis=1)).mean() + np.abs(np.diff(texture, axis=0)).mean()
+    return float(seams / interior) if interior > 0 else float("inf")
