@@ -50,6 +50,7 @@ class GeneratedTexture:
     pixels: object  # float32 numpy array (height, width, channels) in [0, 1], rows top to bottom
     model_name: str
     channels: tuple[str, ...]
+    model_file: str = ""  # the model file's name: with the seed, what identifies the image in Blender
 
 
 @dataclass
@@ -170,7 +171,8 @@ def compute(request: GenerationRequest, load_model: Callable,
         pixels = synthesize(model, seed, request.width, request.height, request.tileable,
                             request.variation, device=request.device,
                             progress=part_progress, should_cancel=should_cancel)
-        result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels)))
+        result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels),
+                                                Path(request.model_path).name))
     result.seconds = time.perf_counter() - started
     return result
 

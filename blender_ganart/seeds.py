@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import numbers
 
+from .errors import SynthesisOptionsError
+
 SEED_MAX = 2**64 - 1
 _MASK = 2**64 - 1
 
@@ -33,6 +35,14 @@ def parse_seed(seed: int | str) -> int:
         digest = hashlib.sha256(seed.encode("utf-8", errors="surrogatepass")).digest()
         return int.from_bytes(digest[:8], "little")
     raise TypeError(f"a seed is an integer or a text, got {type(seed).__name__}")
+
+
+def user_seed(seed: object) -> int:
+    """parse_seed for what a user or script typed: a bad seed is one SynthesisOptionsError line."""
+    try:
+        return parse_seed(seed)
+    except (TypeError, ValueError) as exc:
+        raise SynthesisOptionsError(f"Seed: {exc}.") from None
 
 
 def mix(*values: int) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +36,8 @@ class SynthesisOptions:
 
         Any integer type is a size (NumPy's too, as scripts pass them); bools, floats and text are not.
         """
+        import numbers
+
         sizes = {}
         for name in ("width", "height"):
             value = getattr(self, name)
