@@ -11,13 +11,13 @@ it was. Where the PNG goes is checked before generating (`check_storage`).
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import bpy
 
 from . import image_io, node_wiring
 from .generation import GenerationResult
+from .writable import unwritable_reason
 
 MAX_NAME = 63  # Blender's ID name limit, in bytes
 SOURCE_KEY = "ganart_source"
@@ -56,23 +56,10 @@ def check_storage(storage: str, save_path=None) -> None:
         if path.suffix and path.suffix.lower() != ".png" and not path.is_dir():
             raise StorageError(f"The save path must be a .png file or a folder, got '{path.name}' "
                                f"(textures are saved as PNG).")
-    check_writable_folder(png_path("texture", save_path).parent)
-
-
-def check_writable_folder(folder: Path) -> None:
-    """The folder, or the nearest existing folder above it, must take a new file: tried for real
-    (with a temporary file removed at once), because permissions alone miss read-only mounts,
-    /proc and the like."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise StorageError(f"Cannot save the PNG in {folder}: {existing} is a file, not a folder.")
-    try:
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".ganart-check-"):
-            pass
-    except OSError as exc:
-        raise StorageError(f"Cannot save the PNG in {folder}: {exc.strerror or exc}.") from None
+    folder = png_path("texture", save_path).parent
+    problem = unwritable_reason(folder)
+    if problem:
+        raise StorageError(f"Cannot save the PNG in {folder}: {problem}.")
 
 
 def png_path(name: str, save_path=None, index: int = 0, count: int = 1) -> Path:

@@ -84,7 +84,8 @@ class LoadedModel:
 def save_model(
     path: str | os.PathLike, generator: Generator, card: ModelCard, half: bool = True
 ) -> None:
-    """Writes atomically: a crash mid-write never leaves a half file under the final name.
+    """Writes atomically: a crash mid-write never leaves a half file under the final name, and a
+    failed write leaves no temporary file (ModelFileError says why).
 
     half=True stores the weights as float16, halving the file (the bundled models must stay
     small); they are widened back to float32 on load, so the file alone decides the pixels.
@@ -103,8 +104,13 @@ def save_model(
     }
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch reports an unwritable file as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(exc)
+        raise ModelFileError(f"Could not write the model file {path} ({reason}).") from None
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
