@@ -31,7 +31,7 @@ def list_models() -> list[ModelEntry]:
     return model_catalog.list_models(preferences.current().models_folder)
 
 
-def generate(target=None, *, model: str | os.PathLike | None = None, seed: int = 0, width: int = 1024,
+def generate(target=None, *, model: str | os.PathLike | None = None, seed: int | str = 0, width: int = 1024,
              height: int = 1024, tileable: bool = True, variation: float = 1.0, pack: bool = True,
              save_path: str | os.PathLike | None = None):
     """Generates a texture and wires it to the Base Color of the target's material; returns the image.
@@ -42,8 +42,10 @@ def generate(target=None, *, model: str | os.PathLike | None = None, seed: int =
     pack: keep the image (as PNG) inside the .blend.
     save_path: also save it as a PNG there (a .png file or a folder). With pack=False and no
         save_path, the PNG goes next to the saved .blend.
-    The image is named "<model name> <seed>"; calling again with the same model and seed
-    overwrites that image instead of adding another.
+    seed: an integer 0 to 2^64-1 or any text (hashed to one).
+    The image is named "<model name> <seed>" and marked with its model file and seed; calling
+    again with the same model file and seed replaces that image (its nodes show the new one)
+    instead of adding another. An image of yours with the same name is never touched.
     """
     storage = "PACK" if pack and save_path is None else "SAVE"
     request, plan = operators.prepare(bpy.context, "" if model is None else str(model), seed, width, height,

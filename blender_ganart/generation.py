@@ -8,6 +8,7 @@ Blender side, which writes them into images.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -49,6 +50,7 @@ class GeneratedTexture:
     pixels: object  # float32 numpy array (height, width, channels) in [0, 1], rows top to bottom
     model_name: str
     channels: tuple[str, ...]
+    model_file: str = ""  # the model file's name: with the seed, what identifies the image in Blender
 
 
 @dataclass
@@ -57,15 +59,43 @@ class GenerationResult:
     seconds: float = 0.0
 
 
-def memory_needed(width: int, height: int, count: int = 1, channels: int = 3) -> int:
+def memory_needed(width: int, height: int, count: int = 1, generator=None, tileable: bool = True) -> int:
     """Bytes a press of Generate costs at its peak.
 
     Per texture (all are kept until the main thread writes them): the float32 texture and
     Blender's own 8-bit RGBA copy; once: the float32 RGBA buffer handed to foreach_set, and the
-    generator's working memory.
+    generator's working memory. With the generator known, that working memory includes what its
+    cell size forces: the whole latent cells it renders (a 2048-px cell makes even a 64-px texture
+    render 2048² pixels first) and its widest activation of one tile.
     """
     pixels = width * height
-    return count * (pixels * channels * 4 + pixels * 4) + pixels * 4 * 4 + WORKING_MARGIN
+    channels = 3 if generator is None else generator.config.out_channels
+    total = count * (pixels * channels * 4 + pixels * 4) + pixels * 4 * 4 + WORKING_MARGIN
+    if generator is not None:
+        total += _render_bytes(generator, width, height, tileable)
+    return total
+
+
+def _render_bytes(generator, width: int, height: int, tileable: bool) -> int:
+    """The renderer's full-field output, its resampling copies, the trunk and one head tile."""
+    from .render import DEFAULT_TILE
+
+    config = generator.config
+    f = config.upsampling
+    if tileable:
+        cells_h, cells_w = max(1, round(height / f)), max(1, round(width / f))
+    else:
+        margin = generator.head_halo(0)
+        cells_h, cells_w = math.ceil(height / f) + 2 * margin, math.ceil(width / f) + 2 * margin
+    rendered = cells_h * f * cells_w * f * config.out_channels * 4
+    # periodic_resize keeps two intermediate copies per axis of up to the larger of both sizes
+    resampled = 2 * max(cells_h * f, height) * max(cells_w * f, width) * config.out_channels * 4
+    field = cells_h * cells_w * (config.latent_dim + 2 * config.widths[0]) * 4
+    tile_side = min(max(DEFAULT_TILE, f), max(cells_h, cells_w) * f)
+    levels = len(config.widths)
+    head = max(width_l * (tile_side // 2 ** (levels - 1 - level) + 4) ** 2 * 4 * 3  # input, output, ×4 phases
+               for level, width_l in enumerate(config.widths))
+    return rendered + resampled + field + head
 
 
 def available_memory() -> int | None:
@@ -85,26 +115,38 @@ def available_memory() -> int | None:
         return None
 
 
-def check_request(request: GenerationRequest, memory_limit: int | None = None) -> None:
-    """Raises a GanArtError for anything that would fail later; allocates nothing.
+def check_request(request: GenerationRequest, memory_limit: int | None = None,
+                  load_model: Callable | None = None) -> None:
+    """Raises a GanArtError for anything that would fail later; allocates nothing but the model.
 
     memory_limit: bytes the user allows (a preference); None or 0 uses the available memory.
+    load_model: path → LoadedModel (default: the catalog's cache); the model's cell size and
+    widths are part of the memory a texture needs, so it is read here, before generating.
     """
     from .synthesis import SynthesisOptions  # imports torch; callers ran require_torch() first
 
-    if not 1 <= request.count <= MAX_VARIATIONS:
-        raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {request.count}.")
-    if not (0 <= request.seed and request.seed + request.count - 1 < 2**64):
-        raise SynthesisOptionsError(f"Seed must be 0 to 2^64-1, got {request.seed}.")
+    if isinstance(request.count, bool) or not isinstance(request.count, int) \
+            or not 1 <= request.count <= MAX_VARIATIONS:
+        raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {request.count!r}.")
+    if isinstance(request.seed, bool) or not isinstance(request.seed, int) \
+            or not (0 <= request.seed and request.seed + request.count - 1 < 2**64):
+        raise SynthesisOptionsError(f"Seed must be 0 to 2^64-1, got {request.seed!r}.")
     # The core's own checks of size and variation, with its messages.
     SynthesisOptions(request.seed, request.width, request.height, request.tileable,
                      request.variation).validated()
-    need = memory_needed(request.width, request.height, request.count)
+    if load_model is None:
+        from .model_catalog import CACHE
+
+        load_model = CACHE.load
+    generator = load_model(request.model_path).generator
+    need = memory_needed(request.width, request.height, request.count, generator, request.tileable)
     limit = memory_limit or available_memory()
     if limit is not None and need > limit:
+        cell = generator.config.upsampling
+        why = f" (this model renders whole {cell}-px cells)" if cell > min(request.width, request.height) else ""
         raise NotEnoughMemoryError(
-            f"{request.count}× {request.width}×{request.height} px needs about {need / 2**30:.1f} GiB of memory but "
-            f"only {limit / 2**30:.1f} GiB is available; choose a smaller size."
+            f"{request.count}× {request.width}×{request.height} px needs about {need / 2**30:.1f} GiB of memory{why} "
+            f"but only {limit / 2**30:.1f} GiB is available; choose a smaller size."
         )
 
 
@@ -129,7 +171,8 @@ def compute(request: GenerationRequest, load_model: Callable,
         pixels = synthesize(model, seed, request.width, request.height, request.tileable,
                             request.variation, device=request.device,
                             progress=part_progress, should_cancel=should_cancel)
-        result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels)))
+        result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels),
+                                                Path(request.model_path).name))
     result.seconds = time.perf_counter() - started
     return result
 

@@ -37,20 +37,11 @@ def rgba_rows_bottom_up(texture):
     return rgba.reshape(-1)
 
 
-def write_image(name: str, texture, image=None):
-    """Writes `texture` into `image` (resized if needed) or a new image called `name`."""
+def write_image(name: str, texture):
+    """A new 8-bit image called `name` (Blender adds .001 if the name is taken) holding `texture`."""
     height, width = texture.shape[:2]
     buffer = rgba_rows_bottom_up(texture)
-    if image is not None and tuple(image.size) != (width, height):
-        # A packed or file-backed image cannot simply be rescaled (its pixel array keeps the old
-        # size), so a new image takes over every user of the old one, and its name.
-        replacement = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
-        image.user_remap(replacement)
-        bpy.data.images.remove(image)
-        replacement.name = name
-        image = replacement
-    elif image is None:
-        image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
+    image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
     image.colorspace_settings.name = COLOR_SPACE
     image.pixels.foreach_set(buffer)
     image.update()

@@ -38,11 +38,17 @@ class ModelEntry:
 
 
 class ModelCache:
-    """Loaded models keyed by file identity; thread-safe because the worker thread loads too."""
+    """Loaded models and failed loads, keyed by file identity (path, size, modification time).
+
+    Failures are kept too: the panel's draw, the model menu and the operator all list the models,
+    and a file that takes seconds to refuse must not be read again on every redraw. Replacing the
+    file (or Refresh Models) reads it again. Thread-safe because the worker thread loads too.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loaded: dict[Path, tuple[tuple[int, int], object]] = {}
+        self._failed: dict[Path, tuple[tuple[int, int], str]] = {}
 
     def load(self, path: str | os.PathLike):
         """Returns a model_file.LoadedModel; raises ModelFileError (and TorchMissingError)."""
@@ -57,13 +63,22 @@ class ModelCache:
             cached = self._loaded.get(path)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            model = load_model(path)
+            failed = self._failed.get(path)
+            if failed is not None and failed[0] == stamp:
+                raise ModelFileError(failed[1])
+            try:
+                model = load_model(path)
+            except ModelFileError as exc:
+                self._failed[path] = (stamp, str(exc))
+                raise
             self._loaded[path] = (stamp, model)
+            self._failed.pop(path, None)
             return model
 
     def clear(self) -> None:
         with self._lock:
             self._loaded.clear()
+            self._failed.clear()
 
 
 CACHE = ModelCache()
@@ -111,14 +126,19 @@ def resolve_model(choice: str | os.PathLike | None, user_folder: str | os.PathLi
             )
         return bundled[0].resolve()
     path = Path(text).expanduser()
-    looks_like_path = os.sep in text or "/" in text or text.endswith(MODEL_SUFFIX)
-    if looks_like_path:
+    has_folder = os.sep in text or "/" in text
+    if not has_folder:  # a name, or a bare file name in the bundled or models folder
+        for folder in (bundled_folder, user_folder):
+            if text.endswith(MODEL_SUFFIX) and folder and (Path(folder).expanduser() / text).is_file():
+                return (Path(folder).expanduser() / text).resolve()
+        for entry in list_models(user_folder, cache, bundled_folder):
+            if text in (entry.name, entry.path.name[: -len(MODEL_SUFFIX)]):
+                return entry.path
+    if has_folder or text.endswith(MODEL_SUFFIX):
         if not path.exists():
-            raise ModelFileError(f"Model file not found: {path}")
+            where = "" if has_folder else " (nor in the bundled models or the models folder)"
+            raise ModelFileError(f"Model file not found: {path}{where}")
         return path.resolve()
-    for entry in list_models(user_folder, cache, bundled_folder):
-        if text in (entry.name, entry.path.name, entry.path.name[: -len(MODEL_SUFFIX)]):
-            return entry.path
     raise ModelFileError(f"No model named '{text}' in the bundled models or the models folder.")
 
 

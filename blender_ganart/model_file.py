@@ -23,6 +23,11 @@ from .network import Generator, GeneratorConfig
 FORMAT_NAME = "blender_ganart.generator"
 FORMAT_VERSION = 1
 MODEL_SUFFIX = ".ganart.pt"
+# Weights are widened to float32 on load; other dtypes (float8, complex, integers) and sparse
+# layouts have no finite check or no conversion in every torch, so they are refused by name.
+WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+MAX_UNPACKED_BYTES = 2 * 2**30  # the default model is 4 MB; 2 GiB is far beyond any real one
+UNPACK_RATIO = 2  # stored (uncompressed) entries unpack to their own size plus small headers
 
 
 @dataclass
@@ -56,8 +61,19 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelCard":
+        """Raises ValueError naming the first field of the wrong type: a card is shown in menus and
+        names images, so `{"name": 5}` must fail here, not later inside Blender."""
         known = {f.name for f in cls.__dataclass_fields__.values()}
         card = cls(**{k: v for k, v in data.items() if k in known})
+        for name in ("name", "description", "training_data", "data_license", "training_command"):
+            if not isinstance(getattr(card, name), str):
+                raise ValueError(f"the card's {name} must be text, got {type(getattr(card, name)).__name__}")
+        for name in ("native_size", "training_steps"):
+            value = getattr(card, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"the card's {name} must be a whole number of 0 or more, got {value!r}")
+        if not isinstance(card.channels, (list, tuple)) or not all(isinstance(c, str) for c in card.channels):
+            raise ValueError("the card's channels must be a list of channel names")
         card.channels = tuple(card.channels)
         return card
 
@@ -79,7 +95,8 @@ class LoadedModel:
 def save_model(
     path: str | os.PathLike, generator: Generator, card: ModelCard, half: bool = True
 ) -> None:
-    """Writes atomically: a crash mid-write never leaves a half file under the final name.
+    """Writes atomically: a crash mid-write never leaves a half file under the final name, and a
+    failed write leaves no temporary file (ModelFileError says why).
 
     half=True stores the weights as float16, halving the file (the bundled models must stay
     small); they are widened back to float32 on load, so the file alone decides the pixels.
@@ -98,8 +115,13 @@ def save_model(
     }
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch reports an unwritable file as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(exc)
+        raise ModelFileError(f"Could not write the model file {path} ({reason}).") from None
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
@@ -117,14 +139,22 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         )
     try:
         config = GeneratorConfig.from_dict(dict(payload["config"]))
-        card = ModelCard.from_dict(dict(payload.get("card") or {}))
         state = payload["state_dict"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{where} has a damaged architecture description: {exc}") from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{where} has a damaged architecture description: {_first_line(exc)}") from None
+    try:
+        card = ModelCard.from_dict(dict(payload.get("card") or {}))
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{where} has a damaged model card: {_first_line(exc)}") from None
     if len(card.channels) != config.out_channels:
         raise ModelFileError(f"{where}: the model card's channels do not match the network's outputs.")
+    # Shapes first, from a network on the meta device (no memory behind it): the real one is only
+    # built once the stored tensors are known to fill it exactly, so a config asking for more
+    # parameters than the file holds costs nothing.
+    with torch.device("meta"):
+        expected = Generator(config).state_dict()
+    _check_state(where, expected, state)
     generator = Generator(config)
-    _check_state(where, generator, state)
     generator.load_state_dict({k: v.float() for k, v in state.items()})
     generator.eval().requires_grad_(False)
     return LoadedModel(generator=generator, card=card, path=path)
@@ -139,11 +169,11 @@ def _read_payload(path: Path) -> object:
         raise ModelFileError(f"'{path.name}' is empty (0 bytes); it is not a model file.")
     with path.open("rb") as handle:
         head = handle.read(4)
-    if head.startswith(b"PK"):
-        if not zipfile.is_zipfile(path):
-            raise ModelFileError(f"'{path.name}' is truncated or damaged (its archive index is missing).")
-    elif not head.startswith(b"\x80"):  # neither torch's zip container nor a pickle
+    if not head.startswith(b"PK"):
+        # save_model writes torch's zip container; a bare pickle (torch's legacy format) would let
+        # its header ask for any storage size before a byte of it is read, so it is refused too.
         raise ModelFileError(f"'{path.name}' is not a model file (it is some other kind of file).")
+    _check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -156,16 +186,36 @@ def _read_payload(path: Path) -> object:
         ) from None
     except (EOFError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"'{path.name}' is truncated or damaged ({_first_line(exc)}).") from None
-    except (RuntimeError, OSError, ValueError, TypeError, AttributeError, ImportError) as exc:
+    except (RuntimeError, OSError, ValueError, TypeError, AttributeError, ImportError, NotImplementedError,
+            IndexError, KeyError, OverflowError, MemoryError) as exc:
         raise ModelFileError(
             f"'{path.name}' is damaged or not a model file ({_first_line(exc)})."
         ) from None
 
 
-def _check_state(where: str, generator: Generator, state: object) -> None:
+def _check_archive(path: Path) -> None:
+    """Refuses an archive whose entries unpack to far more than the file holds, before torch reads it.
+
+    torch stores its entries uncompressed, so a real model unpacks to about its file size; a
+    deflated entry of zeros (5 MB holding 2 GiB) would otherwise be inflated on every load.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(f"'{path.name}' is truncated or damaged ({_first_line(exc)}).") from None
+    packed = path.stat().st_size
+    if unpacked > min(MAX_UNPACKED_BYTES, UNPACK_RATIO * packed):
+        raise ModelFileError(
+            f"'{path.name}' was refused: its {packed / 2**20:.1f} MB archive unpacks to "
+            f"{unpacked / 2**20:.0f} MB, which no model file does (a decompression bomb or a damaged file)."
+        )
+
+
+def _check_state(where: str, expected: dict, state: object) -> None:
+    """Compares the stored tensors with the state dict `expected` (names → tensors, possibly meta)."""
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelFileError(f"{where} has no valid weight tensors.")
-    expected = generator.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -180,8 +230,12 @@ def _check_state(where: str, generator: Generator, state: object) -> None:
                 f"{where}: weight '{name}' has shape {tuple(got.shape)}, the architecture needs "
                 f"{tuple(tensor.shape)}."
             )
-        if not got.dtype.is_floating_point or not torch.isfinite(got).all():
-            raise ModelFileError(f"{where}: weight '{name}' is not finite floating-point data.")
+        if got.layout != torch.strided or got.dtype not in WEIGHT_DTYPES or not torch.isfinite(got).all():
+            raise ModelFileError(
+                f"{where}: weight '{name}' is not finite floating-point data ({str(got.dtype).replace('torch.', '')}"
+                f"{'' if got.layout == torch.strided else ', ' + str(got.layout).replace('torch.', '')}; "
+                f"a model file holds dense float16, bfloat16, float32 or float64 weights)."
+            )
 
 
 def _first_line(exc: BaseException) -> str:

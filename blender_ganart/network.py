@@ -47,6 +47,20 @@ class GeneratorConfig:
             raise ValueError(f"widths must be positive channel counts, got {self.widths}")
         if len(self.extra_convs) != len(self.widths):
             raise ValueError("extra_convs needs one entry per level (same length as widths)")
+        # Bounds, checked before anything is built: outside them a model file or a trainer option
+        # would only allocate gigabytes, or make one latent cell larger than any texture.
+        max_levels, max_width, max_extra_convs, max_latent_dim, max_out_channels = 12, 4096, 16, 4096, 64
+        for name, top in (("out_channels", max_out_channels), ("local_dim", max_latent_dim),
+                          ("global_dim", max_latent_dim)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not hasattr(type(value), "__index__") or not 0 <= value <= top:
+                raise ValueError(f"{name} must be a whole number from 0 to {top}, got {value!r}")
+        if len(self.widths) > max_levels:
+            raise ValueError(f"at most {max_levels} levels ({2 ** (max_levels - 1)} px per latent cell), "
+                             f"got {len(self.widths)}")
+        for name, values, top in (("widths", self.widths, max_width), ("extra_convs", self.extra_convs, max_extra_convs)):
+            if any(not 0 <= v <= top for v in values):
+                raise ValueError(f"{name} must be 0 to {top} per level, got {list(values)[:max_levels]}")
         if min(self.out_channels, self.local_dim + self.global_dim) < 1:
             raise ValueError("out_channels and local_dim + global_dim must be at least 1")
         if self.upsample not in UPSAMPLING:

@@ -45,12 +45,18 @@ def plan_target(target, destination: str = "NEW_NODE", context=None) -> Target:
         plan = Target(target, target.active_material)
     else:
         raise TargetError(f"Cannot put a texture on {type(target).__name__}; give an Object or a Material.")
+    if plan.material is not None and plan.material.is_grease_pencil:
+        raise TargetError(f"'{plan.material.name}' is a Grease Pencil material; it has no Base Color to "
+                          f"take a texture. Choose a mesh's material.")
     if destination == "SELECTED_NODE":
         node = _active_image_node(plan.material)
         if node is None:
             raise TargetError("Select an Image Texture node in the active material to replace its image.")
         plan.node_name = node.name
-    elif destination != "NEW_NODE":
+    elif destination == "NEW_NODE":
+        if plan.material is not None and plan.material.use_nodes and plan.material.node_tree is not None:
+            _principled(plan.material.node_tree, plan.material.name, create=False)  # raises if none reaches
+    else:
         raise TargetError(f"Unknown destination '{destination}'.")
     return plan
 
@@ -64,7 +70,7 @@ def apply_images(plan: Target, images: list) -> object:
         node = tree.nodes[plan.node_name]
         node.image = images[0]
     else:
-        bsdf = _principled(tree)
+        bsdf = _principled(tree, material.name)
         node = _image_node(tree, images[0], bsdf)
         if not any(link.from_node == node for link in bsdf.inputs[BASE_COLOR].links):
             tree.links.new(node.outputs["Color"], bsdf.inputs[BASE_COLOR])
@@ -98,12 +104,24 @@ def _node_tree(material):
     return material.node_tree
 
 
-def _principled(tree):
-    """The BSDF that feeds the material output; made and linked if there is none."""
-    for node in tree.nodes:
-        if node.type == "BSDF_PRINCIPLED":
-            return node
-    output = next((n for n in tree.nodes if n.type == "OUTPUT_MATERIAL"), None)
+def _principled(tree, material_name: str, create: bool = True):
+    """The Principled BSDF whose shading reaches the active Material Output (the nearest one
+    upstream of its Surface, through mix shaders and any other nodes).
+
+    A material whose output shows nothing gets a new BSDF linked to it (when `create`); one whose
+    output shows something without a Principled BSDF raises TargetError: wiring into a BSDF that
+    is not rendered would report success and change nothing the user sees.
+    """
+    output = _active_output(tree)
+    surface = output.inputs["Surface"] if output is not None else None
+    if surface is not None and surface.is_linked:
+        bsdf = _upstream_principled(surface)
+        if bsdf is None:
+            raise TargetError(f"No Principled BSDF feeds the Material Output of '{material_name}'; "
+                              f"connect one, or use Selected Node to replace an image.")
+        return bsdf
+    if not create:
+        return None
     if output is None:
         output = tree.nodes.new("ShaderNodeOutputMaterial")
         output.location = (300.0, 0.0)
@@ -111,6 +129,26 @@ def _principled(tree):
     bsdf.location = (output.location.x - 300.0, output.location.y)
     tree.links.new(bsdf.outputs[0], output.inputs["Surface"])
     return bsdf
+
+
+def _active_output(tree):
+    outputs = [n for n in tree.nodes if n.type == "OUTPUT_MATERIAL"]
+    return next((n for n in outputs if n.is_active_output), outputs[0] if outputs else None)
+
+
+def _upstream_principled(socket):
+    """Breadth-first through the links into `socket`; muted links and nodes are not followed."""
+    queue, seen = [socket], set()
+    while queue:
+        for link in queue.pop(0).links:
+            node = link.from_node
+            if link.is_muted or node.name in seen or node.mute:
+                continue
+            seen.add(node.name)
+            if node.type == "BSDF_PRINCIPLED":
+                return node
+            queue.extend(i for i in node.inputs if i.is_linked)
+    return None
 
 
 def _image_node(tree, image, neighbour, beside: bool = True):

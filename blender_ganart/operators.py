@@ -9,17 +9,20 @@ import bpy
 
 from . import blender_output, dependencies, generation, jobs, model_catalog, node_wiring, preferences, properties
 from .errors import Cancelled, GanArtError
+from .seeds import SEED_MAX, user_seed
 
-OPTION_NAMES = ("seed", "tileable", "variation", "variations", "destination", "storage")
+OPTION_NAMES = ("tileable", "variation", "variations", "destination", "storage")
 TIMER_STEP = 0.1  # seconds between progress checks; short enough for a snappy Cancel
 
 
-def prepare(context, model: str, seed: int, width: int, height: int, tileable: bool, variation: float,
+def prepare(context, model: str, seed: int | str, width: int, height: int, tileable: bool, variation: float,
             count: int, destination: str, storage: str, target=None, save_path=None):
     """Checks everything that can be checked before generating. Raises GanArtError.
 
-    Returns the request and the target plan; nothing in Blender has changed yet.
+    seed: any integer 0 to 2⁶⁴−1 or any text (see seeds.py). Returns the request and the target
+    plan; nothing in Blender has changed yet.
     """
+    seed = user_seed(seed)
     settings = preferences.current(context)
     preferences.apply_extra_packages(settings.extra_packages)
     plan = node_wiring.plan_target(target, destination, context)
@@ -54,6 +57,8 @@ class GANART_OT_generate(bpy.types.Operator):
     model: bpy.props.StringProperty(
         name="Model", description="A model name from the list or a file path; empty uses the panel's choice")
     seed: bpy.props.IntProperty(name="Seed", min=0, description="The same seed gives the same texture")
+    seed_text: bpy.props.StringProperty(
+        name="Seed (any)", description="Any seed: an integer up to 2^64-1 or any text; used instead of Seed when set")
     width: bpy.props.IntProperty(name="Width", min=0, soft_min=16, soft_max=8192, default=1024, subtype="PIXEL")
     height: bpy.props.IntProperty(name="Height", min=0, soft_min=16, soft_max=8192, default=1024, subtype="PIXEL")
     tileable: bpy.props.BoolProperty(name="Tileable", default=True)
@@ -68,7 +73,11 @@ class GANART_OT_generate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return jobs.ACTIVE.running() is None
+        if jobs.ACTIVE.running() is None:
+            return True
+        if hasattr(cls, "poll_message_set"):  # Blender 3.0+: scripts see why, not "context is incorrect"
+            cls.poll_message_set("A texture is being generated; wait for it or cancel it first.")
+        return False
 
     def invoke(self, context, _event):
         self._fill_unset_from_panel(context)
@@ -108,16 +117,17 @@ class GANART_OT_generate(bpy.types.Operator):
     def execute(self, context):
         self._fill_unset_from_panel(context)
         started = time.perf_counter()
+        self._started = started
         try:
             request, plan = self._prepare(context)
             result = jobs.run_now(compute_work(request))
+            return self._finish(context, result, request, plan)
         except (GanArtError, RuntimeError, MemoryError) as exc:
             return self._fail(_message(exc))
-        self._started = started
-        return self._finish(context, result, request, plan)
 
     def _prepare(self, context):
-        return prepare(context, self.model, self.seed, self.width, self.height, self.tileable, self.variation,
+        seed = self.seed_text if self.seed_text.strip() else self.seed
+        return prepare(context, self.model, seed, self.width, self.height, self.tileable, self.variation,
                        self.variations, self.destination, self.storage)
 
     def _finish(self, context, result, request, plan):
@@ -147,8 +157,11 @@ class GANART_OT_generate(bpy.types.Operator):
         for name in OPTION_NAMES:
             if not self.properties.is_property_set(name):
                 setattr(self, name, getattr(settings, name))
+        if not (self.properties.is_property_set("seed") or self.properties.is_property_set("seed_text")):
+            self.seed_text = settings.seed
         if not self.properties.is_property_set("model"):
-            self.model = properties.model_path_for(settings.model, settings.model_file, context)
+            self.model = properties.model_path_for(properties.chosen_model(settings, context),
+                                                   settings.model_file, context)
         width, height = settings.pixel_size()
         if not self.properties.is_property_set("width"):
             self.width = width
@@ -179,7 +192,7 @@ class GANART_OT_random_seed(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        context.scene.ganart.seed = random.randrange(2**31)
+        context.scene.ganart.seed = str(random.randint(0, SEED_MAX))
         return {"FINISHED"}
 
 

@@ -52,10 +52,11 @@ class _GanArtPanel:
         row = layout.row(align=True)
         row.prop(settings, "model", text="")
         row.operator("ganart.refresh_models", text="", icon="FILE_REFRESH")
-        if settings.model == properties.FILE_CHOICE:
+        choice = properties.chosen_model(settings, context)
+        if choice == properties.FILE_CHOICE:
             layout.prop(settings, "model_file", text="")
             return
-        entry = _chosen_entry(context, settings.model)
+        entry = _chosen_entry(context, choice)
         if entry is None:
             layout.label(text="No models found: set a models folder in the preferences.", icon="INFO")
             return
@@ -74,8 +75,10 @@ class _GanArtPanel:
 
 
 def _chosen_entry(context, model_id: str):
-    for entry in model_catalog.list_models(preferences.current(context).models_folder):
-        if properties.model_id(entry) == model_id:
+    """The entry chosen, or with no choice stored yet the first one (what Generate then uses)."""
+    entries = model_catalog.list_models(preferences.current(context).models_folder)
+    for entry in entries:
+        if properties.model_id(entry) == model_id or (not model_id and entry.bundled):
             return entry
     return None
 

@@ -36,6 +36,19 @@ def model_id(entry: model_catalog.ModelEntry) -> str:
     return ("bundled:" if entry.bundled else "user:") + entry.path.name
 
 
+def chosen_model(settings, context=None) -> str:
+    """The panel's model choice as an identifier, '' while none is stored.
+
+    Reading `settings.model` before a choice is stored makes Blender print "WARN
+    pyrna_enum_to_py: current value '0' matches no enum" (0 is no item's number), on every
+    Generate in a fresh scene; the stored number is matched against the items instead.
+    """
+    number = settings.get("model")
+    if number is None:
+        return ""
+    return next((item[0] for item in model_items(settings, context) if item[4] == number), "")
+
+
 def model_path_for(choice: str, model_file: str, context=None) -> str:
     """The enum choice (or the file path for 'Model file…') → what model_catalog.resolve_model takes."""
     if choice == FILE_CHOICE:
@@ -58,8 +71,9 @@ class GANART_PG_settings(bpy.types.PropertyGroup):
                                   items=model_items)
     model_file: bpy.props.StringProperty(name="Model file", subtype="FILE_PATH",
                                          description="A generator file (*.ganart.pt)")
-    seed: bpy.props.IntProperty(name="Seed", min=0, default=0,
-                                description="The same seed, model and options give the same texture")
+    seed: bpy.props.StringProperty(name="Seed", default="0",
+                                   description="An integer up to 2^64-1 or any text; the same seed, model "
+                                               "and options give the same texture")
     size: bpy.props.EnumProperty(
         name="Size",
         items=[(s, f"{s}×{s}", f"{s}×{s} pixels") for s in SIZE_PRESETS]

@@ -8,26 +8,41 @@ only if the user writes something that is not an integer.
 from __future__ import annotations
 
 import hashlib
+import numbers
+
+from .errors import SynthesisOptionsError
 
 SEED_MAX = 2**64 - 1
 _MASK = 2**64 - 1
 
 
 def parse_seed(seed: int | str) -> int:
-    """An int in [0, 2⁶⁴) or any text → the canonical 64-bit seed."""
+    """Any integer in [0, 2⁶⁴) (NumPy's too) or any text → the canonical 64-bit seed.
+
+    Only ASCII digits read as a number: "²" or "①" pass `str.isdigit()` but not `int()`, so
+    they are text like any other and hash to a seed.
+    """
     if isinstance(seed, bool):
         raise TypeError("a seed is an integer or a text, not a bool")
-    if isinstance(seed, int):
+    if isinstance(seed, numbers.Integral):
         if not 0 <= seed <= SEED_MAX:
             raise ValueError(f"an integer seed must be between 0 and {SEED_MAX}, got {seed}")
-        return seed
+        return int(seed)
     if isinstance(seed, str):
         text = seed.strip()
-        if text.isdigit() and int(text) <= SEED_MAX:
+        if text.isascii() and text.isdigit() and int(text) <= SEED_MAX:
             return int(text)
-        digest = hashlib.sha256(seed.encode("utf-8")).digest()
+        digest = hashlib.sha256(seed.encode("utf-8", errors="surrogatepass")).digest()
         return int.from_bytes(digest[:8], "little")
     raise TypeError(f"a seed is an integer or a text, got {type(seed).__name__}")
+
+
+def user_seed(seed: object) -> int:
+    """parse_seed for what a user or script typed: a bad seed is one SynthesisOptionsError line."""
+    try:
+        return parse_seed(seed)
+    except (TypeError, ValueError) as exc:
+        raise SynthesisOptionsError(f"Seed: {exc}.") from None
 
 
 def mix(*values: int) -> int:

@@ -32,24 +32,37 @@ class SynthesisOptions:
     truncation: float = 1.0  # pull of the global code toward the average texture (1 = none)
 
     def validated(self) -> "SynthesisOptions":
+        """The options with plain Python types, or SynthesisOptionsError naming the first bad one.
+
+        Any integer type is a size (NumPy's too, as scripts pass them); bools, floats and text are not.
+        """
+        import numbers
+
+        sizes = {}
         for name in ("width", "height"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise SynthesisOptionsError(f"{name.capitalize()} must be a whole number of pixels, got {value!r}.")
-            if not MIN_SIZE <= value <= MAX_SIZE:
+            sizes[name] = int(value)
+            if not MIN_SIZE <= sizes[name] <= MAX_SIZE:
                 raise SynthesisOptionsError(
-                    f"{name.capitalize()} {value} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
+                    f"{name.capitalize()} {sizes[name]} px is out of range: choose {MIN_SIZE} to {MAX_SIZE} pixels."
                 )
+        amounts = {}
         for name in ("variation", "truncation"):
-            value = float(getattr(self, name))
-            if not math.isfinite(value) or not 0.0 <= value <= 4.0:
+            value = getattr(self, name)
+            try:
+                amounts[name] = float(value)
+            except (TypeError, ValueError):
+                raise SynthesisOptionsError(f"{name} must be a number between 0 and 4, got {value!r}") from None
+            if not math.isfinite(amounts[name]) or not 0.0 <= amounts[name] <= 4.0:
                 raise SynthesisOptionsError(f"{name} must be between 0 and 4, got {value}")
         try:
             seed = parse_seed(self.seed)
         except (TypeError, ValueError) as exc:
-            raise SynthesisOptionsError(str(exc)) from None
-        return SynthesisOptions(seed, self.width, self.height, bool(self.tileable),
-                                float(self.variation), float(self.truncation))
+            raise SynthesisOptionsError(f"Seed: {exc}.") from None
+        return SynthesisOptions(seed, sizes["width"], sizes["height"], bool(self.tileable),
+                                amounts["variation"], amounts["truncation"])
 
 
 def output_bytes(width: int, height: int, channels: int) -> int:

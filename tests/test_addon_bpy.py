@@ -9,6 +9,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import blender_ganart  # noqa: E402
+from bpy_support import file_state, generate  # noqa: E402
 from blender_ganart import api, image_io, model_catalog  # noqa: E402
 from blender_ganart.model_file import ModelCard, load_model, save_model  # noqa: E402
 from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
@@ -52,15 +53,7 @@ def plane(addon):
 
 
 def _generate(**options):
-    options.setdefault("width", SIZE)
-    options.setdefault("height", SIZE)
-    return bpy.ops.ganart.generate(**options)
-
-
-def _state():
-    """What a failed Generate must leave untouched."""
-    return (sorted(bpy.data.images.keys()), sorted(bpy.data.materials.keys()),
-            [(m.name, len(m.node_tree.nodes) if m.node_tree else 0) for m in bpy.data.materials])
+    return generate(SIZE, **options)
 
 
 def _rgb(image):
@@ -180,12 +173,12 @@ def test_each_failure_is_one_report_and_changes_nothing(addon, model_path, tmp_p
     if "memory_limit" in options:
         bpy.context.preferences.addons["blender_ganart"].preferences.memory_limit_gb = options.pop("memory_limit")
     options.setdefault("model", str(model_path))
-    before = _state()
+    before = file_state()
     # bpy.ops turns an operator's ERROR report + CANCELLED into a RuntimeError carrying the report.
     with pytest.raises(RuntimeError, match=message) as raised:
         _generate(**options)
     assert len(str(raised.value).strip().splitlines()) == 1
-    assert _state() == before
+    assert file_state() == before
 
 
 def test_headless_api_lists_and_generates(addon, model_path, tmp_path):

@@ -93,11 +93,11 @@ def test_impossible_requests_are_refused_with_their_reason(small_model_file, ove
 
 def test_too_large_for_memory_is_refused_before_allocating(small_model_file):
     big = _request(small_model_file, width=8192, height=8192)
-    need = generation.memory_needed(8192, 8192)
+    need = generation.memory_needed(8192, 8192, 1, load_model(small_model_file).generator)
     assert need > 8192 * 8192 * (12 + 4)  # the texture and Blender's copy at least
     with pytest.raises(generation.NotEnoughMemoryError, match="8192×8192 px needs about .* GiB"):
-        generation.check_request(big, memory_limit=need - 1)
-    generation.check_request(big, memory_limit=need)  # exactly enough is allowed
+        generation.check_request(big, memory_limit=need - 1, load_model=load_model)
+    generation.check_request(big, memory_limit=need, load_model=load_model)  # exactly enough is allowed
     available = generation.available_memory()
     assert available is None or available > 0
 

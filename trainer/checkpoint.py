@@ -27,11 +27,16 @@ CHECKPOINT_NAME = "checkpoint.pt"
 def save_checkpoint(path: Path, payload: dict) -> None:
     payload = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **payload}
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # a full disk surfaces as either, depending on where it hits
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"could not write the checkpoint {path} ({_reason(exc)}); the previous "
+                              f"checkpoint is untouched") from None
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -39,14 +44,25 @@ def load_checkpoint(path: Path) -> dict:
         raise CheckpointError(f"no checkpoint at {path}; was the run started with this --out folder?")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"the checkpoint {path} is damaged or not a trainer checkpoint ({first})") from None
+    except pickle.UnpicklingError:
+        # Not torch's advice to load with weights_only=False: that would run whatever the file holds.
+        raise CheckpointError(f"the checkpoint {path} was refused: it holds objects other than tensors and "
+                              f"plain data, which a trainer checkpoint never does") from None
+    except (EOFError, zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
+        raise CheckpointError(f"the checkpoint {path} is damaged or not a trainer checkpoint "
+                              f"({_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not a trainer checkpoint")
     if payload.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint version {payload.get('version')!r}; this trainer reads {FORMAT_VERSION}")
     return payload
+
+
+def _reason(exc: BaseException) -> str:
+    """An error in a few words: an OSError's reason ("No space left on device"), else its first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def rng_state() -> dict:

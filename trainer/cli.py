@@ -18,10 +18,11 @@ from blender_ganart.devices import resolve_device
 from blender_ganart.errors import GanArtError
 from blender_ganart.synthesis import synthesize
 
-from .config import add_train_arguments, config_from_args, given_train_options, load_config
+from .config import add_train_arguments, config_from_args, given_train_options, load_config, resolve
 from .data import load_image_folder
 from .errors import ConfigError, TrainerError
 from .loop import CONFIG_NAME, command_line, train
+from .runs import check_resumable, check_run_folder
 
 # Options that may change when a run is resumed: the schedule and machine, and the learning rates
 # (lowering them is the usual way to continue a run that diverged from its last checkpoint).
@@ -107,6 +108,7 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
         if not_allowed:
             raise ConfigError("these options cannot change when resuming (they are fixed by the run): "
                               + ", ".join("--" + n.replace("_", "-") for n in not_allowed))
+        check_resumable(run_dir)
         saved = load_config(run_dir / CONFIG_NAME)
         run_opts = replace(saved.run, out=str(run_dir), **{k: v for k, v in given.items() if k in vars(saved.run)})
         optim = replace(saved.optim, **{k: v for k, v in given.items() if k in ("g_lr", "d_lr")})
@@ -118,7 +120,9 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
         if not given.get("out"):
             raise ConfigError("--out (the run folder to create) is required")
         given["data"] = str(Path(given["data"]).resolve())
-        result = train(config_from_args(given), resume=False, command=command_line(argv))
+        config = resolve(config_from_args(given))  # options, then the folder, before the data
+        check_run_folder(config.run.out)
+        result = train(config, resume=False, command=command_line(argv))
     return SIGNAL_STATUS.get(result.stopped_by, 0)
 
 

@@ -9,6 +9,7 @@ warning each; images smaller than the crop are upscaled (bicubic) so their short
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga", ".bmp", ".tif", ".tiff", ".webp")
+# Images that are found but not read, each with the reason given in its warning.
+UNREAD_IMAGE_SUFFIXES = {".gif": "GIF files are not read (256 colours, often animated); convert it to PNG",
+                         ".exr": "EXR files are not read (HDR); convert it to 8- or 16-bit PNG",
+                         ".hdr": "HDR files are not read; convert it to 8- or 16-bit PNG"}
 Warn = Callable[[str], None]
 
 
@@ -61,29 +66,80 @@ class ImageSet:
         return text
 
 
-def find_image_files(root: Path) -> list[Path]:
-    """Image files under root (recursively), sorted so that runs are reproducible."""
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+def find_image_files(root: Path, warn: Warn | None = None) -> list[Path]:
+    """Image files under root (recursively), sorted so that runs are reproducible.
+
+    Linked folders are followed once each (a link loop is skipped); everything that looks like
+    training data but cannot be (a broken link, a folder or FIFO named like an image, a folder
+    that cannot be listed, a GIF) gets one warning naming it, so no file is left out silently.
+    """
+    warn = warn or (lambda message: None)
+    files: list[Path] = []
+    seen: set[Path] = set()
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        real = folder.resolve()
+        if real in seen:
+            warn(f"skipping {folder}: a link back to {real}, which is read already (a link loop?)")
+            continue
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            warn(f"skipping the folder {folder}: it cannot be listed ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            suffix = path.suffix.lower()
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()
+            except OSError as exc:  # e.g. a link loop: stat fails with ELOOP
+                warn(f"skipping {path}: {exc.strerror or exc}")
+                continue
+            if entry.is_symlink() and not (is_dir or is_file) and not path.exists():
+                warn(f"skipping {path}: a broken link or a link loop (it points to {os.readlink(path)})")
+            elif is_dir:
+                if suffix in IMAGE_SUFFIXES:
+                    warn(f"note: {path} is a folder named like an image; reading the images inside it")
+                folders.append(path)
+            elif suffix in IMAGE_SUFFIXES:
+                if is_file:
+                    files.append(path)
+                else:
+                    warn(f"skipping {path}: not a regular file (a FIFO, socket or device)")
+            elif suffix in UNREAD_IMAGE_SUFFIXES:
+                warn(f"skipping {path}: {UNREAD_IMAGE_SUFFIXES[suffix]}")
+    return sorted(files)
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """Decodes one file into (H, W, 3) uint8, or raises UnusableImage saying why."""
-    if path.stat().st_size == 0:
-        raise UnusableImage("empty file (0 bytes)")
+def load_rgb(path: Path, warn: Warn | None = None) -> np.ndarray:
+    """Decodes one file into (H, W, 3) uint8, or raises UnusableImage saying why.
+
+    Pillow's own warnings (e.g. "Corrupt EXIF data") go to `warn` with the file's name.
+    """
     try:
-        with warnings.catch_warnings():
+        if path.stat().st_size == 0:
+            raise UnusableImage("empty file (0 bytes)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             # Pillow only warns between its pixel limit and twice that; refuse those too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                return to_rgb_array(img)
+                rgb = to_rgb_array(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UnusableImage(f"refused as a possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:
         raise UnusableImage("not an image file Pillow can read") from None
+    except PermissionError as exc:
+        raise UnusableImage(f"cannot be read: {exc.strerror or 'permission denied'}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnusableImage(f"damaged or truncated image ({exc})") from None
+    for warning in caught:
+        (warn or (lambda message: None))(f"{path}: {warning.message}")
+    return rgb
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:
@@ -124,7 +180,7 @@ def load_image_folder(root: str | Path, crop_size: int, max_side: int = 0, warn:
         raise DataError(f"the data folder does not exist: {root}")
     if not root.is_dir():
         raise DataError(f"--data must be a folder of images, got a file: {root}")
-    files = find_image_files(root)
+    files = find_image_files(root, warn)
     if not files:
         raise DataError(
             f"no image files in {root} (looked recursively for {', '.join(IMAGE_SUFFIXES)})"
@@ -132,7 +188,7 @@ def load_image_folder(root: str | Path, crop_size: int, max_side: int = 0, warn:
     result = ImageSet(images=[], paths=[])
     for path in files:
         try:
-            image = load_rgb(path)
+            image = load_rgb(path, warn)
         except UnusableImage as exc:
             warn(f"skipping {path}: {exc}")
             result.skipped.append((path, str(exc)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from blender_ganart.model_file import MODEL_SUFFIX, ModelCard, save_model
+from blender_ganart.writable import unwritable_reason
 
 from .errors import ExportError
 from .runs import load_run
@@ -23,8 +24,13 @@ def export_run(run_dir: str | Path, out: str | Path, name: str = "", description
     out = Path(out)
     if out.is_dir():
         raise ExportError(f"--out must be a file name ending in {MODEL_SUFFIX}, got the folder {out}")
+    if not out.name.endswith(MODEL_SUFFIX):
+        raise ExportError(f"--out must end in {MODEL_SUFFIX} (the add-on lists only such files), got '{out.name}'")
     if not out.parent.exists():
         raise ExportError(f"the folder for --out does not exist: {out.parent}")
+    problem = unwritable_reason(out.parent)
+    if problem:
+        raise ExportError(f"--out {out} cannot be written: {problem}")
     data = run.info.get("data", {})
     if not training_data:
         training_data = f"{data.get('images', '?')} images from {data.get('folder', run.config.data.data)}"

@@ -30,7 +30,7 @@ from . import distributed as ddp
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig, resolve, save_config
 from .data import CropSampler, load_image_folder
-from .errors import ConfigError, NonFiniteLossError
+from .errors import CheckpointError, ConfigError, NonFiniteLossError
 from .losses import LOSSES, gradient_penalty, r1_penalty
 from .metrics import colour_distance, real_vs_real_floor, swd_per_level
 from .networks import build_arch
@@ -364,7 +364,7 @@ def _checkpoint_step(run_dir: Path) -> str:
 def _prepare_run_dir(run_dir: Path, config: TrainConfig, images, command: str, resume: bool, step: int) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     info_path = run_dir / RUN_INFO_NAME
-    info = json.loads(info_path.read_text()) if resume and info_path.exists() else {}
+    info = read_run_info(run_dir) if resume else {}
     if not resume:
         save_config(config, run_dir / CONFIG_NAME)
         info = {"train_command": command, "resume_commands": [],
@@ -378,17 +378,44 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig, images, command: str, r
         save_config(config, run_dir / CONFIG_NAME)  # records changed schedule or learning rates
         info.setdefault("resume_commands", []).append({"at_step": step, "command": command})
         _truncate_metrics(run_dir / METRICS_NAME, step)
-    tmp = info_path.with_name(info_path.name + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    tmp.replace(info_path)
+    _write_atomically(info_path, json.dumps(info, indent=2) + "\n")
+
+
+def read_run_info(run_dir: Path) -> dict:
+    """run.json ({} when absent); a damaged one is a CheckpointError line, not a traceback."""
+    path = run_dir / RUN_INFO_NAME
+    if not path.exists():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is damaged ({exc}); move it aside to continue without the run's "
+                              f"history of commands") from None
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{path} is damaged (it holds no record of the run)")
+    return info
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
-    """Drops log lines written after the checkpoint we resume from (they will be logged again)."""
+    """Drops log lines written after the checkpoint we resume from (they will be logged again),
+    and any line a crash or a full disk left half-written; replaces the file in one step."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in kept))
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a partial last line: what a kill or a full disk leaves
+        if isinstance(record, dict) and isinstance(record.get("step", 0), (int, float)) and record.get("step", 0) <= step:
+            kept.append(line)
+    _write_atomically(path, "".join(line + "\n" for line in kept))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _append_metrics(run_dir: Path, record: dict) -> None:

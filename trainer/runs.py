@@ -3,7 +3,6 @@ file's generator in the same shape, so `sample` and `eval` take either."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,11 +10,12 @@ from torch import nn
 
 from blender_ganart.model_file import MODEL_SUFFIX, load_model
 from blender_ganart.network import GeneratorConfig
+from blender_ganart.writable import unwritable_reason
 
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint
 from .config import DataOptions, ModelOptions, TrainConfig, resolve
 from .errors import CheckpointError, ConfigError
-from .loop import RUN_INFO_NAME
+from .loop import CONFIG_NAME, read_run_info
 from .networks import Arch, build_arch
 
 
@@ -31,6 +31,31 @@ class LoadedRun:
     info: dict
 
 
+def check_run_folder(run_dir: str | Path) -> None:
+    """Says in one line, before any data is read, why a new run's folder could not be made.
+
+    Only checked, not made: a run that then stops on its data leaves no empty folder behind.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {run_dir} is a file; give a folder for the run")
+    problem = unwritable_reason(run_dir)
+    if problem:
+        raise ConfigError(f"--out {run_dir} cannot be used: {problem}")
+
+
+def check_resumable(run_dir: str | Path) -> None:
+    """A folder `--resume` can continue, or a line saying what it is instead and what to do."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"not a run folder: {run_dir}")
+    info = read_run_info(run_dir)  # damaged: said now, before the data folder is read
+    if not (run_dir / CHECKPOINT_NAME).exists() and (run_dir / CONFIG_NAME).is_file():
+        command = info.get("train_command") or "python -m trainer train --data … --out …"
+        raise CheckpointError(f"{run_dir} has no checkpoint yet: the run stopped before its first one was "
+                              f"written, so there is nothing to resume; start it again with: {command}")
+
+
 def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -43,8 +68,7 @@ def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
         generator.load_state_dict(ckpt["G_ema" if use_ema else "G"])
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
-    info_path = run_dir / RUN_INFO_NAME
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    info = read_run_info(run_dir)
     generator = arch.inference_generator(generator.eval().requires_grad_(False))
     return LoadedRun(config, arch, generator, int(ckpt["step"]), run_dir, info)
 

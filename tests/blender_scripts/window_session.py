@@ -64,7 +64,7 @@ def setup():
     settings = bpy.context.scene.ganart
     settings.model = config["model_id"]
     settings.size = "512"
-    settings.seed = 42
+    settings.seed = "42"
     window, area, sidebar, _main = view3d()
     area.spaces.active.show_region_ui = True
     area.spaces.active.shading.type = "MATERIAL"
