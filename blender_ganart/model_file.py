@@ -72,6 +72,10 @@ class ModelCard:
             value = getattr(card, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"the card's {name} must be a whole number of 0 or more, got {value!r}")
+        density = card.texel_density
+        if isinstance(density, bool) or not isinstance(density, (int, float)) or not 0 <= density < 1e6:
+            raise ValueError(f"the card's texel_density must be a number of 0 or more, got {density!r}")
+        card.texel_density = float(density)
         if not isinstance(card.channels, (list, tuple)) or not all(isinstance(c, str) for c in card.channels):
             raise ValueError("the card's channels must be a list of channel names")
         card.channels = tuple(card.channels)

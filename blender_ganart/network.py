@@ -63,7 +63,7 @@ class GeneratorConfig:
                 raise ValueError(f"{name} must be 0 to {top} per level, got {list(values)[:max_levels]}")
         if min(self.out_channels, self.local_dim + self.global_dim) < 1:
             raise ValueError("out_channels and local_dim + global_dim must be at least 1")
-        if self.upsample not in UPSAMPLING:
+        if not isinstance(self.upsample, str) or self.upsample not in UPSAMPLING:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLING)}, got {self.upsample!r}")
         if not isinstance(self.noise, bool):
             raise ValueError(f"noise must be true or false, got {self.noise!r}")
