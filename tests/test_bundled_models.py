@@ -79,6 +79,20 @@ def test_bundled_model_makes_a_seamless_varied_texture(path):
             assert seam <= 1.5 * np.percentile(edges, 90), f"wrap-around border {seam:.4f} vs inner edges {edges}"
 
 
+@pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.name)
+def test_bundled_model_prints_no_latent_cell_grid(path):
+    """The models before 0.2 printed a grid at the 32 px cell (lattice score 8.5–46 where real
+    textures score 1.1–2.5); the score is trainer/quality.py's, on the same kind of textures as
+    ../shared/tools/lattice_check.py (four non-tileable 512 px seeds)."""
+    from trainer.quality import lattice_score
+
+    model = load_model(path)
+    textures = [synthesize(model, seed=s, width=512, height=512, tileable=False) for s in range(4)]
+    score = lattice_score(textures, model.config.upsampling)
+    assert score < 2.5, f"{path.name}: lattice score {score:.1f} (a visible grid scores 5 and more)"
+    assert model.card.texel_density == pytest.approx(1.0), "bundled models learn their data's own resolution"
+
+
 def test_catalog_lists_bundled_models_first(tmp_path):
     user = Generator(GeneratorConfig(widths=(8, 4), extra_convs=(0, 0), local_dim=2, global_dim=2))
     save_model(tmp_path / f"aaa_user{MODEL_SUFFIX}", user, ModelCard(name="A user model"))
