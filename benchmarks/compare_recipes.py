@@ -87,19 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_recipe, name, flags, args, out) for name, flags in recipes]
         for future in as_completed(futures):  # report each recipe as soon as it is done
-            print(json.dumps({k: v for k, v in future.result().items() if k != "swd_levels"}), flush=True)
+            print(json.dumps(future.result()), flush=True)
         rows = [future.result() for future in futures]  # the table keeps the order given
     (out / "compare_recipes.json").write_text(json.dumps({"args": vars(args), "results": rows}, indent=2))
-    floor = next((r["swd_floor"] for r in rows if "swd_floor" in r), float("nan"))
-    print(f"\n{args.images} generated vs real crops of {args.eval_crop} px; real-vs-real SWD floor {floor:.2f}")
-    print(f"{'recipe':16} {'steps':>6} {'img/s':>7} {'SWD':>7} {'/floor':>7} {'colour':>7}  flags")
+    print(f"\n{args.images} generated vs real crops per scale (trainer/quality.py's report; ratios over "
+          f"the real-vs-real floor)")
+    print(f"{'recipe':16} {'steps':>6} {'img/s':>7} {'full':>6} {'4x down':>8} {'colour':>7} {'lattice':>8}  flags")
     for r in rows:
-        if "swd" not in r:
+        if "swd_full" not in r:
             print(f"{r['name']:16} failed (train rc {r['train_rc']}, eval rc {r.get('eval_rc')}); see {out / r['name']}.log")
             continue
-        print(f"{r['name']:16} {r['steps']:6d} {r['images_per_s']:7.1f} {r['swd']:7.2f} {r['swd'] / floor:7.2f} "
-              f"{r['colour']:7.2f}  {r['flags']}")
-    return 0 if all("swd" in r for r in rows) else 1
+        coarse = "n/a" if r["coarse_ratio"] is None else f"{r['coarse_ratio']:.2f}"
+        lattice = "n/a" if r["lattice"] is None else f"{r['lattice']:.2f}"
+        print(f"{r['name']:16} {r['steps']:6d} {r['images_per_s']:7.1f} {r['full_ratio']:6.2f} {coarse:>8} "
+              f"{r['colour']:7.2f} {lattice:>8}  {r['flags']}")
+    return 0 if all("swd_full" in r for r in rows) else 1
 
 
 if __name__ == "__main__":
