@@ -9,6 +9,7 @@ The CPU recipe is bounded by --max-minutes, so the step count it reaches depends
     python scripts/train_bundled.py --list
     python scripts/train_bundled.py all --device cuda
     python scripts/train_bundled.py grass --max-minutes 60              # a longer CPU budget
+    python scripts/train_bundled.py grass --resume --max-minutes 90     # continue it to 90 minutes
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="override the recipe's seed")
     parser.add_argument("--batch", type=int, help="override the recipe's batch (a GPU takes 32 at the cost of 16)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = its default)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue runs/bundled-<name> (e.g. with a larger --max-minutes: CPU training spread "
+                             "over sessions), then export")
     args = parser.parse_args(argv)
     if args.list or not args.model:
         for name, recipe in RECIPES.items():
@@ -106,7 +110,11 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         if value is not None:
             options[flag] = value
     run = args.runs / f"bundled-{name}"
-    command = [sys.executable, "-m", "trainer", "train", "--data", str(data), "--out", str(run)]
+    if args.resume:  # only what may change on resume: the schedule, device and threads
+        options = {k: v for k, v in options.items() if k in ("steps", "max-minutes", "device", "threads")}
+        command = [sys.executable, "-m", "trainer", "train", "--resume", str(run)]
+    else:
+        command = [sys.executable, "-m", "trainer", "train", "--data", str(data), "--out", str(run)]
     for flag, value in options.items():
         if isinstance(value, bool):  # the trainer's --flag / --no-flag switches
             command.append(f"--{flag}" if value else f"--no-{flag}")
