@@ -37,6 +37,7 @@ class GenerationRequest:
     variation: float = 1.0
     count: int = 1  # variations: seeds seed, seed+1, ... seed+count-1
     device: str = "auto"
+    runtime: str = "auto"  # runtime.RUNTIME_CHOICES: PyTorch if importable, else NumPy
 
     @property
     def seeds(self) -> list[int]:
@@ -55,6 +56,8 @@ class GeneratedTexture:
 class GenerationResult:
     textures: list[GeneratedTexture] = field(default_factory=list)
     seconds: float = 0.0
+    runtime: str = ""  # which ran it: "PyTorch" or "NumPy"
+    note: str = ""  # why that one, when it was not the user's plain choice
 
 
 def memory_needed(width: int, height: int, count: int = 1, channels: int = 3) -> int:
@@ -90,7 +93,8 @@ def check_request(request: GenerationRequest, memory_limit: int | None = None) -
 
     memory_limit: bytes the user allows (a preference); None or 0 uses the available memory.
     """
-    from .synthesis import SynthesisOptions  # imports torch; callers ran require_torch() first
+    from .runtime import choose_runtime
+    from .synthesis import SynthesisOptions
 
     if not 1 <= request.count <= MAX_VARIATIONS:
         raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {request.count}.")
@@ -99,6 +103,7 @@ def check_request(request: GenerationRequest, memory_limit: int | None = None) -
     # The core's own checks of size and variation, with its messages.
     SynthesisOptions(request.seed, request.width, request.height, request.tileable,
                      request.variation).validated()
+    choose_runtime(request.runtime, request.device)  # e.g. PyTorch asked for but not installed
     need = memory_needed(request.width, request.height, request.count)
     limit = memory_limit or available_memory()
     if limit is not None and need > limit:
@@ -113,13 +118,15 @@ def compute(request: GenerationRequest, load_model: Callable,
             should_cancel: Callable[[], bool] | None = None) -> GenerationResult:
     """Runs the generator for every requested seed; raises Cancelled when asked to stop.
 
-    load_model: path → LoadedModel (the catalog's cache, so repeated presses do not reload).
+    load_model: path → model_reader.ModelData (the catalog's cache, so repeated presses do not reload).
     """
+    from .runtime import choose_runtime
     from .synthesis import synthesize
 
     started = time.perf_counter()
+    chosen = choose_runtime(request.runtime, request.device)
     model = load_model(request.model_path)
-    result = GenerationResult()
+    result = GenerationResult(runtime=chosen.label, note=chosen.note)
     seeds = request.seeds
     for index, seed in enumerate(seeds):
         def part_progress(fraction: float, index: int = index) -> None:
@@ -128,7 +135,7 @@ def compute(request: GenerationRequest, load_model: Callable,
 
         pixels = synthesize(model, seed, request.width, request.height, request.tileable,
                             request.variation, device=request.device,
-                            progress=part_progress, should_cancel=should_cancel)
+                            progress=part_progress, should_cancel=should_cancel, runtime=chosen.name)
         result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels)))
     result.seconds = time.perf_counter() - started
     return result

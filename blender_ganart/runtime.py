@@ -8,6 +8,8 @@ No torch import at module level and no bpy here.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 
 from . import dependencies
@@ -41,6 +43,7 @@ def choose_runtime(choice: str = "auto", device: str = "auto") -> RuntimeChoice:
         dependencies.require_torch()
         return RuntimeChoice("pytorch")
     if choice == "numpy":
+        _require_numpy()
         if not on_cpu:
             raise SynthesisOptionsError(
                 f"Device '{device}' needs the PyTorch runtime; the NumPy runtime runs on the CPU.")
@@ -49,7 +52,17 @@ def choose_runtime(choice: str = "auto", device: str = "auto") -> RuntimeChoice:
         return RuntimeChoice("pytorch")
     if not on_cpu:
         raise SynthesisOptionsError(f"Device '{device}' needs PyTorch. {dependencies.install_hint()}")
+    _require_numpy()
     return RuntimeChoice("numpy", "PyTorch not found, so NumPy ran it (PyTorch is optional: faster, and GPUs)")
+
+
+def _require_numpy() -> None:
+    """Blender's own builds ship NumPy; a distribution's Blender may run on a Python without it."""
+    if importlib.util.find_spec("numpy") is None:
+        raise dependencies.TorchMissingError(
+            f"Neither NumPy nor PyTorch is installed for this Python {sys.version_info.major}."
+            f"{sys.version_info.minor} ({sys.executable}); install NumPy (on Debian or Ubuntu: "
+            f"apt install python3-numpy) or PyTorch.")
 
 
 def network_for(model, runtime: str):
