@@ -155,3 +155,35 @@ def test_loader_and_runtime_work_where_torch_cannot_be_imported(python, noisy_mo
     for got, want in zip((np.load(tmp_path / "tileable.npy"), np.load(tmp_path / "window.npy")),
                          expected_pixels(noisy_model_file)):
         assert np.abs(got - want).max() <= TOLERANCE
+
+
+def _matrix_python(name: str) -> str | None:
+    """A Python 3.13 with NumPy 2.x in a cached venv (Blender 5.1's pair), built on first use."""
+    import shutil
+
+    candidates = [*map(str, sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))),
+                  shutil.which("python3.13")]
+    base = next((c for c in candidates if c and subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0),
+                None)
+    if base is None:
+        return None
+    venv = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "blender_ganart" / name
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy>=2,<3"],
+                       check=True, timeout=600)
+    return str(python)
+
+
+def test_numpy_2_on_python_3_13(noisy_model_file, tmp_path):
+    """NumPy 2.x changed scalar promotion and removed aliases; the runtime must not care."""
+    python = _matrix_python("numpy2-py313")
+    if python is None:
+        pytest.skip("no Python 3.13 here (python3.13 on PATH or in ~/.pyenv); NumPy 2.x untested")
+    out = no_torch_run(python, noisy_model_file, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "NUMPY 2." in out.stdout
+    for got, want in zip((np.load(tmp_path / "tileable.npy"), np.load(tmp_path / "window.npy")),
+                         expected_pixels(noisy_model_file)):
+        assert np.abs(got - want).max() <= TOLERANCE
