@@ -2,8 +2,9 @@
 
 Blender ships its own Python without PyTorch, and Linux distributions' Blender runs on the system
 Python. Either way, PyTorch can live in another environment of the same Python version; adding that
-environment's site-packages folder to `sys.path` makes it importable. The add-on registers and draws
-without PyTorch: only generating needs it, and then the user gets a message saying how to install it.
+environment's site-packages folder to `sys.path` makes it importable. PyTorch is optional: without
+it the NumPy runtime generates (runtime.py), and the preferences say how to add PyTorch for speed
+and GPUs.
 No bpy here, so the checks are testable in a plain Python.
 """
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .architecture import GeneratorConfig, head_halo
 from .errors import GanArtError, SynthesisOptionsError
 
 MAX_VARIATIONS = 16
@@ -38,6 +39,7 @@ class GenerationRequest:
     variation: float = 1.0
     count: int = 1  # variations: seeds seed, seed+1, ... seed+count-1
     device: str = "auto"
+    runtime: str = "auto"  # runtime.RUNTIME_CHOICES: PyTorch if importable, else NumPy
 
     @property
     def seeds(self) -> list[int]:
@@ -57,35 +59,37 @@ class GeneratedTexture:
 class GenerationResult:
     textures: list[GeneratedTexture] = field(default_factory=list)
     seconds: float = 0.0
+    runtime: str = ""  # which ran it: "PyTorch" or "NumPy"
+    note: str = ""  # why that one, when it was not the user's plain choice
 
 
-def memory_needed(width: int, height: int, count: int = 1, generator=None, tileable: bool = True) -> int:
+def memory_needed(width: int, height: int, count: int = 1, config: GeneratorConfig | None = None,
+                  tileable: bool = True) -> int:
     """Bytes a press of Generate costs at its peak.
 
     Per texture (all are kept until the main thread writes them): the float32 texture and
     Blender's own 8-bit RGBA copy; once: the float32 RGBA buffer handed to foreach_set, and the
-    generator's working memory. With the generator known, that working memory includes what its
+    generator's working memory. With its config known, that working memory includes what its
     cell size forces: the whole latent cells it renders (a 2048-px cell makes even a 64-px texture
     render 2048² pixels first) and its widest activation of one tile.
     """
     pixels = width * height
-    channels = 3 if generator is None else generator.config.out_channels
+    channels = 3 if config is None else config.out_channels
     total = count * (pixels * channels * 4 + pixels * 4) + pixels * 4 * 4 + WORKING_MARGIN
-    if generator is not None:
-        total += _render_bytes(generator, width, height, tileable)
+    if config is not None:
+        total += _render_bytes(config, width, height, tileable)
     return total
 
 
-def _render_bytes(generator, width: int, height: int, tileable: bool) -> int:
+def _render_bytes(config: GeneratorConfig, width: int, height: int, tileable: bool) -> int:
     """The renderer's full-field output, its resampling copies, the trunk and one head tile."""
-    from .render import DEFAULT_TILE
+    from .tiling import DEFAULT_TILE
 
-    config = generator.config
     f = config.upsampling
     if tileable:
         cells_h, cells_w = max(1, round(height / f)), max(1, round(width / f))
     else:
-        margin = generator.head_halo(0)
+        margin = head_halo(config, 0)
         cells_h, cells_w = math.ceil(height / f) + 2 * margin, math.ceil(width / f) + 2 * margin
     rendered = cells_h * f * cells_w * f * config.out_channels * 4
     # periodic_resize keeps two intermediate copies per axis of up to the larger of both sizes
@@ -123,7 +127,8 @@ def check_request(request: GenerationRequest, memory_limit: int | None = None,
     load_model: path → LoadedModel (default: the catalog's cache); the model's cell size and
     widths are part of the memory a texture needs, so it is read here, before generating.
     """
-    from .synthesis import SynthesisOptions  # imports torch; callers ran require_torch() first
+    from .runtime import choose_runtime
+    from .synthesis import SynthesisOptions
 
     if isinstance(request.count, bool) or not isinstance(request.count, int) \
             or not 1 <= request.count <= MAX_VARIATIONS:
@@ -134,15 +139,16 @@ def check_request(request: GenerationRequest, memory_limit: int | None = None,
     # The core's own checks of size and variation, with its messages.
     SynthesisOptions(request.seed, request.width, request.height, request.tileable,
                      request.variation).validated()
+    choose_runtime(request.runtime, request.device)  # e.g. PyTorch asked for but not installed
     if load_model is None:
         from .model_catalog import CACHE
 
         load_model = CACHE.load
-    generator = load_model(request.model_path).generator
-    need = memory_needed(request.width, request.height, request.count, generator, request.tileable)
+    config = load_model(request.model_path).config
+    need = memory_needed(request.width, request.height, request.count, config, request.tileable)
     limit = memory_limit or available_memory()
     if limit is not None and need > limit:
-        cell = generator.config.upsampling
+        cell = config.upsampling
         why = f" (this model renders whole {cell}-px cells)" if cell > min(request.width, request.height) else ""
         raise NotEnoughMemoryError(
             f"{request.count}× {request.width}×{request.height} px needs about {need / 2**30:.1f} GiB of memory{why} "
@@ -155,13 +161,15 @@ def compute(request: GenerationRequest, load_model: Callable,
             should_cancel: Callable[[], bool] | None = None) -> GenerationResult:
     """Runs the generator for every requested seed; raises Cancelled when asked to stop.
 
-    load_model: path → LoadedModel (the catalog's cache, so repeated presses do not reload).
+    load_model: path → model_reader.ModelData (the catalog's cache, so repeated presses do not reload).
     """
+    from .runtime import choose_runtime
     from .synthesis import synthesize
 
     started = time.perf_counter()
+    chosen = choose_runtime(request.runtime, request.device)
     model = load_model(request.model_path)
-    result = GenerationResult()
+    result = GenerationResult(runtime=chosen.label, note=chosen.note)
     seeds = request.seeds
     for index, seed in enumerate(seeds):
         def part_progress(fraction: float, index: int = index) -> None:
@@ -170,7 +178,7 @@ def compute(request: GenerationRequest, load_model: Callable,
 
         pixels = synthesize(model, seed, request.width, request.height, request.tileable,
                             request.variation, device=request.device,
-                            progress=part_progress, should_cancel=should_cancel)
+                            progress=part_progress, should_cancel=should_cancel, runtime=chosen.name)
         result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels),
                                                 Path(request.model_path).name))
     result.seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .counter_rng import normal_noise, uniform_noise
-from .network import GeneratorConfig
+from .architecture import GeneratorConfig
 from .seeds import mix
 
 _GLOBAL_STREAM = 0x6C6F62616C  # stream ids keep the global code, local cells and pixel noise apart

@@ -6,7 +6,7 @@ kept while its size and modification time stay the same; a broken file is listed
 instead of hiding the whole list. No bpy here: the panel, the operators and the headless API all
 go through this module, and it is tested in a plain Python.
 
-PyTorch is imported only when a file is actually read, so the add-on registers without it.
+Files are read by model_reader (NumPy only), so listing and generating need no PyTorch.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import GanArtError, ModelFileError
 
-MODEL_SUFFIX = ".ganart.pt"  # same as model_file.MODEL_SUFFIX; repeated to avoid importing torch
+MODEL_SUFFIX = ".ganart.pt"  # same as model_reader.MODEL_SUFFIX
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 
 
@@ -28,7 +28,7 @@ class ModelEntry:
 
     name: str
     path: Path
-    card: object | None  # a model_file.ModelCard
+    card: object | None  # a model_reader.ModelCard
     bundled: bool
     error: str = ""
 
@@ -51,11 +51,8 @@ class ModelCache:
         self._failed: dict[Path, tuple[tuple[int, int], str]] = {}
 
     def load(self, path: str | os.PathLike):
-        """Returns a model_file.LoadedModel; raises ModelFileError (and TorchMissingError)."""
-        from .dependencies import require_torch
-
-        require_torch()
-        from .model_file import load_model
+        """Returns a model_reader.ModelData; raises ModelFileError."""
+        from .model_reader import read_model as load_model
 
         path = Path(path).expanduser().resolve()
         stamp = _stamp(path)

@@ -11,98 +11,22 @@ and per-level pixel noise, which gives every pixel of every level its own variat
 comes from a source that is a pure function of position (latent.PixelNoise), so tiles still agree.
 
 This module is pure PyTorch; it never imports bpy, so the trainer trains the very code that ships.
+The layers themselves (which convs, their shapes, upsampling and noise, the tiles' halo) come from
+architecture.py, which the NumPy runtime builds from too.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
-
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import architecture
+from .architecture import LEAK, LEGACY_OPTIONS, NORM_EPS, UPSAMPLING, GeneratorConfig  # noqa: F401 (re-exported)
 
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Architecture of a generator; stored in every model file and enough to rebuild it."""
-
-    out_channels: int = 3
-    local_dim: int = 16  # i.i.d. noise channels per latent cell: local variation
-    global_dim: int = 32  # one code per seed broadcast over the field: the texture's identity
-    # Channels at the latent resolution, then after each ×2 upsampling. Wide where pixels are
-    # few, thin where they are many: that is where the compute per output pixel goes.
-    widths: tuple[int, ...] = (256, 192, 128, 64, 24, 12)
-    # Extra 3×3 convs at the low-resolution levels (index = level), where they cost little.
-    extra_convs: tuple[int, ...] = (1, 1, 1, 0, 0, 0)
-    upsample: str = "bilinear"  # periodic ×2 upsampling: "bilinear" or "nearest" (files before 0.2)
-    noise: bool = True  # per-level pixel noise after each level's upsampling conv
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        object.__setattr__(self, "extra_convs", tuple(int(n) for n in self.extra_convs))
-        if len(self.widths) < 1 or any(w < 1 for w in self.widths):
-            raise ValueError(f"widths must be positive channel counts, got {self.widths}")
-        if len(self.extra_convs) != len(self.widths):
-            raise ValueError("extra_convs needs one entry per level (same length as widths)")
-        # Bounds, checked before anything is built: outside them a model file or a trainer option
-        # would only allocate gigabytes, or make one latent cell larger than any texture.
-        max_levels, max_width, max_extra_convs, max_latent_dim, max_out_channels = 12, 4096, 16, 4096, 64
-        for name, top in (("out_channels", max_out_channels), ("local_dim", max_latent_dim),
-                          ("global_dim", max_latent_dim)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not hasattr(type(value), "__index__") or not 0 <= value <= top:
-                raise ValueError(f"{name} must be a whole number from 0 to {top}, got {value!r}")
-        if len(self.widths) > max_levels:
-            raise ValueError(f"at most {max_levels} levels ({2 ** (max_levels - 1)} px per latent cell), "
-                             f"got {len(self.widths)}")
-        for name, values, top in (("widths", self.widths, max_width), ("extra_convs", self.extra_convs, max_extra_convs)):
-            if any(not 0 <= v <= top for v in values):
-                raise ValueError(f"{name} must be 0 to {top} per level, got {list(values)[:max_levels]}")
-        if min(self.out_channels, self.local_dim + self.global_dim) < 1:
-            raise ValueError("out_channels and local_dim + global_dim must be at least 1")
-        if not isinstance(self.upsample, str) or self.upsample not in UPSAMPLING:
-            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLING)}, got {self.upsample!r}")
-        if not isinstance(self.noise, bool):
-            raise ValueError(f"noise must be true or false, got {self.noise!r}")
-
-    @property
-    def latent_dim(self) -> int:
-        return self.local_dim + self.global_dim
-
-    @property
-    def upsampling(self) -> int:
-        """Output pixels per latent cell along each axis."""
-        return 2 ** (len(self.widths) - 1)
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GeneratorConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown generator config keys: {sorted(unknown)}")
-        return cls(**{**LEGACY_OPTIONS, **data})
-
-
-# What a stored config without these keys was trained with (files written before version 0.2).
-LEGACY_OPTIONS = {"upsample": "nearest", "noise": False}
-
-# For each upsampling mode and output phase a (row or column parity), the weights with which a
-# 3×3 conv's taps j (columns) on the ×2 upsampled signal read the low-resolution offsets -1, 0, +1
-# (rows). Nearest: up[2i] = up[2i+1] = x[i]. Bilinear (align_corners=False, periodic):
-# up[2i] = ¼x[i-1] + ¾x[i], up[2i+1] = ¾x[i] + ¼x[i+1].
-UPSAMPLING = {
-    "nearest": ([[1, 0, 0], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 1, 0], [0, 0, 1]]),
-    "bilinear": (
-        [[0.75, 0.25, 0], [0.25, 0.75, 0.75], [0, 0, 0.25]],
-        [[0.25, 0, 0], [0.75, 0.75, 0.25], [0, 0.25, 0.75]],
-    ),
-}
 
 # A source of pixel noise: (level, top, left, height, width) → (N or 1, 1, height, width) array in
 # that level's pixel coordinates (see latent.PixelNoise). Or a torch.Generator to draw from, or
@@ -139,7 +63,7 @@ class PixelNorm(nn.Module):
     """Normalises each pixel's feature vector; purely local, so tiles and wrap-around agree."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + NORM_EPS)
 
 
 class ConvBlock(nn.Module):
@@ -170,7 +94,7 @@ class ConvBlock(nn.Module):
         """noise: (N or 1, 1, H, W) at x's resolution; required exactly when the block has noise."""
         if self.noise_weight is not None:
             x = x + self.noise_weight.view(1, -1, 1, 1) * noise
-        return self.norm(F.leaky_relu(x, 0.2))
+        return self.norm(F.leaky_relu(x, LEAK))
 
     def _fused_upsample_conv(self, x: torch.Tensor) -> torch.Tensor:
         """×2 upsampling then 3×3 conv, computed at the low resolution.
@@ -219,16 +143,12 @@ class Generator(nn.Module):
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.config = config
-        widths = config.widths
-        levels = []
-        for level, width in enumerate(widths):
-            in_ch = config.latent_dim if level == 0 else widths[level - 1]
-            upsample = config.upsample if level > 0 else None
-            blocks = [ConvBlock(in_ch, width, upsample, noise=config.noise and level > 0)]
-            blocks += [ConvBlock(width, width, None) for _ in range(config.extra_convs[level])]
-            levels.append(nn.Sequential(*blocks))
-        self.levels = nn.ModuleList(levels)
-        self.to_output = nn.Conv2d(widths[-1], config.out_channels, 3, padding=0)
+        self.levels = nn.ModuleList(
+            nn.Sequential(*(ConvBlock(spec.in_ch, spec.out_ch, spec.upsample, spec.noise) for spec in convs))
+            for convs in architecture.conv_plan(config)
+        )
+        out = architecture.output_conv(config)
+        self.to_output = nn.Conv2d(out.in_ch, out.out_ch, architecture.KERNEL, padding=0)
 
     def forward(self, z: torch.Tensor, noise: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
         return self.head(self.trunk(z, len(self.levels), noise), len(self.levels), noise)
@@ -268,41 +188,13 @@ class Generator(nn.Module):
         return x
 
     def head_halo(self, split: int) -> int:
-        """Pixels at level `split-1`'s resolution that the head's output depends on beyond a tile.
-
-        Each 3×3 conv at scale s (relative to the split level) reaches 1/s pixels further, and a
-        bilinear upsampling from scale s reads one pixel further at that scale; a tile fed with
-        this many extra pixels on each side has an exact interior.
-        """
-        reach = 0.0
-        scale = 1
-        for level in range(split, len(self.levels)):
-            if level > 0:
-                reach += (1 if self.config.upsample == "bilinear" else 0) / scale
-                scale *= 2
-            reach += (1 + self.config.extra_convs[level]) / scale
-        reach += 1 / scale  # the output conv
-        return math.ceil(reach + 1e-9) + 1  # +1: upsampling aligns to whole pixels
+        """Pixels at level `split-1`'s resolution the head reads beyond a tile (architecture.head_halo)."""
+        return architecture.head_halo(self.config, split)
 
     def head_scale(self, split: int) -> int:
         """Output pixels per pixel of level `split-1`."""
-        return 2 ** sum(1 for level in range(split, len(self.levels)) if level > 0)
+        return architecture.head_scale(self.config, split)
 
     def flops_per_output_pixel(self) -> float:
         """Multiply-adds ×2 per output pixel of the inference path (fused upsampling counted)."""
-        f = self.config.upsampling
-        total = 0.0
-        for level, blocks in enumerate(self.levels):
-            pixels_per_out = (2**level / f) ** 2  # this level's pixels per output pixel
-            for block in blocks:
-                conv = block.conv
-                macs = conv.in_channels * conv.out_channels * 9
-                if block.upsample:  # fused: a 3×3 conv with 4·C_out at the lower resolution
-                    macs *= 4
-                    pixels = pixels_per_out / 4
-                else:
-                    pixels = pixels_per_out
-                total += 2 * macs * pixels
-        out = self.to_output
-        total += 2 * out.in_channels * out.out_channels * 9
-        return total
+        return architecture.flops_per_output_pixel(self.config)

@@ -7,7 +7,7 @@ import time
 
 import bpy
 
-from . import blender_output, dependencies, generation, jobs, model_catalog, node_wiring, preferences, properties
+from . import blender_output, generation, jobs, model_catalog, node_wiring, preferences, properties
 from .errors import Cancelled, GanArtError
 from .seeds import SEED_MAX, user_seed
 
@@ -27,10 +27,9 @@ def prepare(context, model: str, seed: int | str, width: int, height: int, tilea
     preferences.apply_extra_packages(settings.extra_packages)
     plan = node_wiring.plan_target(target, destination, context)
     blender_output.check_storage(storage, save_path)
-    dependencies.require_torch()
     model_path = model_catalog.resolve_model(model or None, settings.models_folder)
     request = generation.GenerationRequest(model_path, seed, width, height, tileable, variation, count,
-                                           settings.device)
+                                           settings.device, settings.runtime)
     generation.check_request(request, settings.memory_limit)
     return request, plan
 
@@ -44,7 +43,8 @@ def compute_work(request):
 def summary(result, request, seconds: float) -> str:
     first = result.textures[0]
     seeds = f"seed {first.seed}" if len(result.textures) == 1 else f"seeds {first.seed}–{result.textures[-1].seed}"
-    return f"{first.model_name}, {seeds}; {request.width}×{request.height} px in {seconds:.2f} s"
+    ran = f"{request.width}×{request.height} px in {seconds:.2f} s with {result.runtime}"
+    return "; ".join(part for part in (f"{first.model_name}, {seeds}", ran, result.note) if part)
 
 
 class GANART_OT_generate(bpy.types.Operator):

@@ -1,4 +1,4 @@
-"""The add-on preferences: where the user's models and PyTorch live, which device, memory cap.
+"""The add-on preferences: where the user's models and PyTorch live, which runtime and device, memory cap.
 
 `current()` gives plain values, with defaults when the add-on is not enabled, so the headless API
 works with nothing registered.
@@ -21,6 +21,7 @@ class AddonSettings:
     extra_packages: str = ""
     device: str = "auto"
     memory_limit_gb: float = 0.0  # 0: the memory the system has available
+    runtime: str = "auto"  # runtime.RUNTIME_CHOICES
 
     @property
     def memory_limit(self) -> int | None:
@@ -34,7 +35,7 @@ def current(context=None) -> AddonSettings:
         return AddonSettings()
     prefs = addon.preferences
     return AddonSettings(bpy.path.abspath(prefs.models_folder), bpy.path.abspath(prefs.extra_packages),
-                         prefs.device, prefs.memory_limit_gb)
+                         prefs.device, prefs.memory_limit_gb, prefs.runtime)
 
 
 def apply_extra_packages(folder: str) -> str:
@@ -61,15 +62,25 @@ class GANART_AP_preferences(bpy.types.AddonPreferences):
     extra_packages: bpy.props.StringProperty(
         name="Extra packages folder",
         description=(
-            "A site-packages folder of another Python of the same version that has PyTorch installed, "
-            "e.g. /path/to/venv/lib/python3.11/site-packages"
+            "Optional: a site-packages folder of another Python of the same version that has PyTorch "
+            "installed, e.g. /path/to/venv/lib/python3.11/site-packages"
         ),
         subtype="DIR_PATH",
         update=_extra_packages_changed,
     )
+    runtime: bpy.props.EnumProperty(
+        name="Runtime",
+        description="What runs the generator; both give the same texture",
+        items=(
+            ("auto", "Auto", "PyTorch if it can be imported, else NumPy"),
+            ("pytorch", "PyTorch", "Faster on the CPU, and the only way to use a GPU; must be installed"),
+            ("numpy", "NumPy", "Works in every Blender with nothing to install; CPU only"),
+        ),
+        default="auto",
+    )
     device: bpy.props.EnumProperty(
         name="Device",
-        description="Where the generator runs; the texture is the same on every device",
+        description="Where the generator runs (GPUs through PyTorch); the texture is the same on every device",
         items=(
             ("auto", "Automatic", "The GPU when PyTorch can use one, else the CPU"),
             ("cpu", "CPU", "Always the CPU"),
@@ -94,10 +105,13 @@ class GANART_AP_preferences(bpy.types.AddonPreferences):
         if problem:
             layout.label(text=problem, icon="ERROR")
         elif dependencies.torch_available():
-            layout.label(text="PyTorch found.", icon="CHECKMARK")
+            layout.label(text="PyTorch found: Auto runs it (faster, and GPUs).", icon="CHECKMARK")
         else:
+            layout.label(text="Generating works as it is, with NumPy. PyTorch is optional (faster, GPUs):",
+                         icon="INFO")
             for line in _wrap(dependencies.install_hint(), 90):
-                layout.label(text=line, icon="ERROR")
+                layout.label(text=line)
+        layout.prop(self, "runtime", expand=True)
         row = layout.row()
         row.prop(self, "device")
         row.prop(self, "memory_limit_gb")

@@ -1,4 +1,6 @@
-"""seed + options → texture: the one function the add-on, the trainer's samples and scripts call."""
+"""seed + options → texture: the one function the add-on, the trainer's samples and scripts call.
+
+No torch at import: the same function runs the PyTorch or the NumPy runtime (runtime.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +8,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from .devices import resolve_device
+from . import architecture, runtime as runtimes
 from .errors import SynthesisOptionsError
 from .latent import PixelNoise, latent_field
-from .model_file import LoadedModel
-from .network import Generator
-from .render import DEFAULT_TILE, Progress, ShouldCancel, periodic_resize, render
+from .numpy_runtime import NumpyGenerator, render as numpy_render
 from .seeds import parse_seed
+from .tiling import DEFAULT_TILE, Progress, ShouldCancel, periodic_resize
 
 MIN_SIZE = 16
 MAX_SIZE = 8192
@@ -71,41 +71,56 @@ def output_bytes(width: int, height: int, channels: int) -> int:
 
 
 def synthesize(
-    model: LoadedModel | Generator,
+    model,
     seed: int | str = 0,
     width: int = 1024,
     height: int = 1024,
     tileable: bool = True,
     variation: float = 1.0,
     truncation: float = 1.0,
-    device: str | torch.device = "auto",
+    device="auto",
     tile: int = DEFAULT_TILE,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
+    runtime: str = "auto",
 ) -> np.ndarray:
     """Returns the texture as a float32 (height, width, channels) array in [0, 1].
 
     Rows run top to bottom. With tileable on, the texture wraps around seamlessly; with it off,
     the texture is cut from the middle of a larger field so no edge sees its opposite edge.
+    model: a model_reader.ModelData, a model_file.LoadedModel, a network.Generator or a
+    numpy_runtime.NumpyGenerator. runtime: "auto" (PyTorch if importable, else NumPy), "pytorch"
+    or "numpy" (runtime.choose_runtime); device (a torch device or its name) is for PyTorch.
     Raises SynthesisOptionsError for impossible options and Cancelled if should_cancel() says so.
     """
     opts = SynthesisOptions(seed, width, height, tileable, variation, truncation).validated()
-    generator = model.generator if isinstance(model, LoadedModel) else model
-    config = generator.config
+    if runtime == "auto" and isinstance(model, NumpyGenerator):
+        runtime = "numpy"
+    chosen = runtimes.choose_runtime(runtime, device if isinstance(device, str) else str(device))
+    config = model.config
     f = config.upsampling
-    dev = resolve_device(device)
 
     if opts.tileable:
         cells_h, cells_w = max(1, round(opts.height / f)), max(1, round(opts.width / f))
         origin, margin = (0, 0), 0
     else:
         # Enough extra cells that the wrap-around of the circular padding never reaches the crop.
-        margin = generator.head_halo(0)
+        margin = architecture.head_halo(config, 0)
         cells_h, cells_w = math.ceil(opts.height / f) + 2 * margin, math.ceil(opts.width / f) + 2 * margin
         origin = (-margin, -margin)
-    field = torch.from_numpy(latent_field(config, opts.seed, cells_h, cells_w, origin, opts.variation, opts.truncation))
+    field = latent_field(config, opts.seed, cells_h, cells_w, origin, opts.variation, opts.truncation)
     noise = PixelNoise((opts.seed,), (cells_h, cells_w), origin, opts.variation)
-    texture = render(generator, field, dev, noise, tile=tile, progress=progress, should_cancel=should_cancel)
+    network = runtimes.network_for(model, chosen.name)
+    if chosen.name == "numpy":
+        texture = numpy_render(network, field, noise, tile, progress, should_cancel)
+    else:
+        import torch
+
+        from .devices import resolve_device
+        from .render import render
+
+        texture = render(network, torch.from_numpy(field), resolve_device(device), noise, tile=tile,
+                         progress=progress, should_cancel=should_cancel)
 
     if opts.tileable:
         texture = periodic_resize(texture, opts.height, opts.width)

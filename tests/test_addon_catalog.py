@@ -93,7 +93,7 @@ def test_impossible_requests_are_refused_with_their_reason(small_model_file, ove
 
 def test_too_large_for_memory_is_refused_before_allocating(small_model_file):
     big = _request(small_model_file, width=8192, height=8192)
-    need = generation.memory_needed(8192, 8192, 1, load_model(small_model_file).generator)
+    need = generation.memory_needed(8192, 8192, 1, load_model(small_model_file).config)
     assert need > 8192 * 8192 * (12 + 4)  # the texture and Blender's copy at least
     with pytest.raises(generation.NotEnoughMemoryError, match="8192×8192 px needs about .* GiB"):
         generation.check_request(big, memory_limit=need - 1, load_model=load_model)
@@ -158,8 +158,9 @@ def test_extra_packages_folder_must_exist_and_is_appended_once(tmp_path):
         sys.path[:] = before
 
 
-def test_missing_torch_gives_install_instructions_in_a_python_without_it(tmp_path):
-    """Debian's system Python has no PyTorch: the real case Blender 3.4 users meet."""
+def test_missing_torch_gives_install_instructions_in_a_python_without_it(tmp_path, small_model_file):
+    """Debian's system Python has no PyTorch: the real case Blender 3.4 users meet. The catalog
+    still reads every model (model files need no torch); a damaged one is listed with its reason."""
     python = "/usr/bin/python3.11"
     if not Path(python).exists():
         pytest.skip("needs the system Python 3.11 (Debian's Blender runs on it)")
@@ -172,9 +173,11 @@ def test_missing_torch_gives_install_instructions_in_a_python_without_it(tmp_pat
         "    print('ENTRY', e.name, e.card, e.error)\n"
     )
     (tmp_path / "x.ganart.pt").write_bytes(b"\x80 pretend")
+    (tmp_path / "y.ganart.pt").write_bytes(small_model_file.read_bytes())
     out = subprocess.run([python, "-I", "-c", script, str(ROOT), str(tmp_path)], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "MISSING PyTorch is not installed for this Python 3.11" in out.stdout
     assert "pip install torch" in out.stdout and "Extra packages folder" in out.stdout
-    assert "ENTRY x None PyTorch is not installed" in out.stdout  # listed with the reason, not a crash
+    assert "ENTRY x None 'x.ganart.pt' is not a model file" in out.stdout  # listed with the reason
+    assert "ENTRY Small test model ModelCard(" in out.stdout

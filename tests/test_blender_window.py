@@ -1,5 +1,6 @@
 """The add-on in Debian's real Blender 3.4: in a window under Xvfb (the GAN Art tab, Generate,
-a screenshot) and in background mode (no PyTorch, then PyTorch from another environment).
+a screenshot; once with PyTorch from another environment, once from the built zip with nothing
+installed) and in background mode (NumPy, then PyTorch from another environment).
 
 scripts/setup.sh installs blender, xvfb and xauth when it runs as root and they are missing.
 """
@@ -50,6 +51,19 @@ def _assert_clean_log(log):
     assert "Traceback" not in log and "Error:" not in log.replace("Error: Not freed memory", ""), log[-4000:]
 
 
+def _window_session(config: dict, env: dict, tmp_path: Path) -> dict:
+    """Runs window_session.py in Blender under Xvfb; its report, once it ended cleanly."""
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    code, log = _run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--factory-startup",
+                      "--enable-event-simulate", "--python", str(SCRIPTS / "window_session.py"), "--",
+                      str(tmp_path / "config.json")], env, tmp_path)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["errors"] == [], report["errors"]
+    _assert_clean_log(log)
+    assert code == 0, log[-4000:]
+    return report
+
+
 def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     env, model = blender_env
     from blender_ganart import model_catalog
@@ -59,14 +73,7 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     config = {"report": str(tmp_path / "report.json"), "site_packages": sysconfig.get_paths()["purelib"],
               "models_folder": str(model.parent), "model_id": model_id,
               "screenshot": str(tmp_path / "screenshot.png")}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    code, log = _run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--factory-startup",
-                      "--enable-event-simulate", "--python", str(SCRIPTS / "window_session.py"), "--",
-                      str(tmp_path / "config.json")], env, tmp_path)
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["errors"] == [], report["errors"]
-    _assert_clean_log(log)
-    assert code == 0, log[-4000:]
+    report = _window_session(config, env, tmp_path)
     assert report["invoke_result"] == ["RUNNING_MODAL"]  # the threaded path, not the synchronous one
     name = next(n for n in report["images"] if n.endswith(" 42"))
     assert report["images"][name] == [512, 512] and report["material"]
@@ -77,6 +84,31 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     assert shot.size == (1280, 800) and np.asarray(shot.convert("L")).std() > 10  # a drawn window, not black
     if SCREENSHOT_COPY:
         shutil.copyfile(config["screenshot"], ROOT / SCREENSHOT_COPY)
+
+
+def test_window_built_zip_generates_without_pytorch(tmp_path, small_generator):
+    """The first minute of a new user: install the zip, press Generate; nothing else installed."""
+    from blender_ganart.model_file import ModelCard, save_model
+
+    dist = tmp_path / "dist"
+    done = subprocess.run([sys.executable, str(ROOT / "build.py"), "--out", str(dist)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (zip_path,) = dist.glob("blender_ganart-*.zip")
+    models = tmp_path / "models"
+    models.mkdir()
+    save_model(models / "pebbles.ganart.pt", small_generator, ModelCard(name="Pebbles"))
+    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), BLENDER_USER_CONFIG=str(tmp_path / "config"))
+    env.pop("PYTHONPATH", None)
+    config = {"report": str(tmp_path / "report.json"), "install_zip": str(zip_path), "models_folder": str(models),
+              "model_id": f"bundled:{sorted((ROOT / 'blender_ganart' / 'models').glob('*.ganart.pt'))[0].name}",
+              "screenshot": str(tmp_path / "screenshot.png")}
+    report = _window_session(config, env, tmp_path)
+    assert report["addon_file"].startswith(str(tmp_path / "scripts")), report["addon_file"]  # the zip's copy
+    assert report["invoke_result"] == ["RUNNING_MODAL"] and not report["torch_loaded"]
+    name = next(n for n in report["images"] if n.endswith(" 42"))
+    assert report["images"][name] == [512, 512] and report["material"]
+    assert "512×512 px in" in report["last_result"] and "with NumPy" in report["last_result"]
 
 
 def test_background_without_then_with_pytorch(tmp_path, blender_env):
@@ -91,8 +123,11 @@ def test_background_without_then_with_pytorch(tmp_path, blender_env):
     assert report["enabled"] and not report["torch_before"]
     assert "PyTorch is not installed for this Python 3.11" in report["without_torch"]
     assert "Extra packages folder" in report["without_torch"] and report["unchanged_without_torch"]
-    assert report["with_torch"] == ["FINISHED"]
+    assert report["numpy_run"] == ["FINISHED"] and not report["torch_after_numpy_run"]
+    assert "with NumPy; PyTorch not found" in report["numpy_result"]
+    assert report["with_torch"] == ["FINISHED"] and "with PyTorch" in report["torch_result"]
     assert report["max_difference"] <= 0.5 / 255 + 1e-6
+    assert report["runtimes_difference"] <= 1 / 255 + 1e-6  # 8-bit pixels: at most one step apart
     assert report["linked"] == "Pebbles 3" and report["reload_equal"]
     assert code == 0 and "crash" not in log.lower() and "Traceback" not in log, log[-4000:]
 

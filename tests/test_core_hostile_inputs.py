@@ -166,7 +166,7 @@ def test_memory_check_counts_the_models_cell_size(tmp_path):
     path = tmp_path / "deep.ganart.pt"
     save_model(path, deep, ModelCard(name="Deep"))
     request = generation.GenerationRequest(path, width=64, height=64, device="cpu")
-    need = generation.memory_needed(64, 64, 1, load_model(path).generator)
+    need = generation.memory_needed(64, 64, 1, load_model(path).config)
     assert need - generation.memory_needed(64, 64) > 2048 * 2048 * 3 * 4
     with pytest.raises(generation.NotEnoughMemoryError, match="renders whole 2048-px cells"):
         generation.check_request(request, memory_limit=need - 1, load_model=load_model)

@@ -1,5 +1,6 @@
 """Runs inside a real Blender window (Debian's Blender 3.4 under Xvfb), started by
-tests/test_blender_window.py: enables the add-on like a user, points it at PyTorch, opens the
+tests/test_blender_window.py: enables the add-on like a user (optionally installing the built zip
+first), points it at PyTorch when the config names a site-packages folder, opens the
 "GAN Art" sidebar tab, presses Generate (the modal, threaded path), waits for the result, saves a
 screenshot and writes what it saw to a JSON file. Blender is started with --enable-event-simulate,
 so the tab is opened with simulated clicks on the sidebar's tab strip, as a user would.
@@ -42,10 +43,15 @@ def setup():
     window = bpy.context.window_manager.windows[0]
     window.event_simulate(type="ESC", value="PRESS", x=10, y=10)  # close the first-run splash
     window.event_simulate(type="ESC", value="RELEASE", x=10, y=10)
+    if config.get("install_zip"):  # as a user installs the built zip: Edit > Preferences > Install
+        bpy.ops.preferences.addon_install(filepath=config["install_zip"])
+        log("zip installed")
     bpy.ops.preferences.addon_enable(module="blender_ganart")
     prefs = bpy.context.preferences.addons["blender_ganart"].preferences
-    prefs.extra_packages = config["site_packages"]
+    if config.get("site_packages"):  # else: nothing but Blender and its Python's NumPy
+        prefs.extra_packages = config["site_packages"]
     prefs.models_folder = config["models_folder"]
+    report["addon_file"] = sys.modules["blender_ganart"].__file__
     log("add-on enabled")
     from blender_ganart import panels
 
@@ -108,6 +114,7 @@ def wait_result():
     report["last_result"] = settings.last_result
     report["images"] = {i.name: list(i.size) for i in bpy.data.images}
     report["seconds"] = time.perf_counter() - state["started"]
+    report["torch_loaded"] = "torch" in sys.modules
     material = bpy.context.active_object.active_material
     report["material"] = material.name if material else None
     log(f"result: {settings.last_result}")
