@@ -11,14 +11,15 @@ import torch
 
 from blender_ganart.latent import latent_field
 from blender_ganart.network import Generator
-from test_trainer_support import tiny_config
+from trainer_support import tiny_config
 from trainer import augment as aug
 from trainer import losses
-from trainer.config import (PRESETS, TrainConfig, add_train_arguments, config_from_args, given_train_options,
-                            resolve)
+from trainer.config import PRESETS, TrainConfig, override, resolve
 from trainer.errors import ConfigError
+from trainer.flags import add_train_arguments, given_train_options
 from trainer.metrics import as_nchw, colour_distance, laplacian_pyramid, real_vs_real_floor, swd, swd_per_level
-from trainer.networks import BatchNormConvBlock, build_arch, fold_batch_norm, has_batch_norm
+from trainer.archs import build_arch
+from trainer.batch_norm import BatchNormConvBlock, fold_batch_norm, has_batch_norm
 
 # ---- losses ---------------------------------------------------------------------------------------
 
@@ -271,7 +272,7 @@ def test_argparse_is_built_from_the_dataclasses_and_knows_what_was_given():
     given = given_train_options(args)
     assert given == {"crop_size": 128, "g_widths": (32, 16), "g_extra_convs": (1, 0), "seam_shift": False,
                      "loss": "hinge"}
-    config = config_from_args(given)
+    config = override(TrainConfig(), given)
     assert config.data.crop_size == 128 and config.model.g_widths == (32, 16) and config.run.steps == 4000
     with pytest.raises(SystemExit):
         parser.parse_args(["--g-widths", "a,b"])
