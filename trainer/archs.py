@@ -19,7 +19,7 @@ from blender_ganart.network import Generator, GeneratorConfig
 from .augment import wrap_crop
 from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
-from .config import TrainConfig
+from .config import TrainConfig, flag
 from .errors import ConfigError
 
 
@@ -90,13 +90,13 @@ class TextureArch(Arch):
         try:
             source = load_model(path).generator
         except ModelFileError as exc:
-            raise ConfigError(f"--init-from: {exc}") from None
+            raise ConfigError(f"{flag('init_from')}: {exc}") from None
         mine, theirs = self.gconfig, source.config
         shape = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
         if any(getattr(mine, name) != getattr(theirs, name) for name in shape):
-            raise ConfigError(f"--init-from: {path} has another architecture ("
+            raise ConfigError(f"{flag('init_from')}: {path} has another architecture ("
                               + ", ".join(f"{n} {getattr(theirs, n)}" for n in shape)
-                              + "); give the run the same --g-widths, --g-extra-convs, --local-dim, --global-dim")
+                              + "); give the run the same " + ", ".join(map(flag, ("g_widths", "g_extra_convs", "local_dim", "global_dim"))))
         own = g.state_dict()
         own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
         g.load_state_dict(own)

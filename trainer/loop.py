@@ -23,7 +23,7 @@ from blender_ganart.seeds import mix
 from . import distributed as ddp
 from .archs import build_arch
 from .checkpoint import load_checkpoint, set_rng_state
-from .config import TrainConfig, resolve
+from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet, load_image_folder
 from .errors import ConfigError
 from .metrics import colour_distance, real_vs_real_floor, swd_per_level
@@ -125,15 +125,15 @@ def _setup(config: TrainConfig, device: torch.device, info: ddp.DistInfo, resume
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
     if config.optim.batch % info.world_size:
-        raise ConfigError(f"--batch {config.optim.batch} must divide evenly over {info.world_size} processes")
+        raise ConfigError(f"{flag('batch')} {config.optim.batch} must divide evenly over {info.world_size} processes")
     if config.run.threads:
         torch.set_num_threads(config.run.threads)
     run_dir = Path(config.run.out)
     if not str(config.run.out):
-        raise ConfigError("--out (the run folder) is required")
+        raise ConfigError(f"{flag('out')} (the run folder) is required")
     if not resume and (run_dir / CHECKPOINT_NAME).exists():
         raise ConfigError(f"{run_dir} already holds a run; continue it with `train --resume {run_dir}` "
-                          f"or choose another --out")
+                          f"or choose another {flag('out')}")
     return Setup(config, build_arch(config), device, info, run_dir)
 
 

@@ -14,7 +14,7 @@ from blender_ganart.writable import unwritable_reason
 
 from .archs import Arch, build_arch
 from .checkpoint import load_checkpoint
-from .config import DataOptions, ModelOptions, TrainConfig, resolve
+from .config import DataOptions, ModelOptions, TrainConfig, flag, resolve
 from .errors import CheckpointError, ConfigError
 from .run_folder import CHECKPOINT_NAME, CONFIG_NAME, read_run_info
 from .state import saved_config, saved_generator, saved_step
@@ -39,10 +39,10 @@ def check_run_folder(run_dir: str | Path) -> None:
     """
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"--out {run_dir} is a file; give a folder for the run")
+        raise ConfigError(f"{flag('out')} {run_dir} is a file; give a folder for the run")
     problem = unwritable_reason(run_dir)
     if problem:
-        raise ConfigError(f"--out {run_dir} cannot be used: {problem}")
+        raise ConfigError(f"{flag('out')} {run_dir} cannot be used: {problem}")
 
 
 def check_resumable(run_dir: str | Path) -> None:

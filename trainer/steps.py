@@ -18,7 +18,7 @@ from . import augment as aug
 from . import distributed as ddp
 from .archs import Arch
 from .checkpoint import rng_state, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, flag
 from .errors import NonFiniteLossError
 from .losses import LOSSES, gradient_penalty, r1_penalty
 from .run_folder import CHECKPOINT_NAME
@@ -140,7 +140,7 @@ def check_finite(s: Setup, t: TrainState, name: str, value: torch.Tensor) -> Non
         raise NonFiniteLossError(
             f"the {name} loss became {what} at step {t.step + 1}; training stopped. "
             f"The last good checkpoint in {s.run_dir} is untouched (step {step_on_disk(s.run_dir / CHECKPOINT_NAME)}). "
-            f"Lower the learning rates (--g-lr/--d-lr), raise --r1-gamma, or try --loss hinge.")
+            f"Lower the learning rates ({flag('g_lr')}/{flag('d_lr')}), raise {flag('r1_gamma')}, or try {flag('loss')} hinge.")
 
 
 def checkpoint(s: Setup, t: TrainState) -> None:
