@@ -31,7 +31,8 @@ BUNDLED = ROOT / "blender_ganart" / "models"
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one bundled model is made. Options are trainer flags; the architecture is the default."""
+    """How one bundled model is made. Options override the trainer's config (trainer/config.py
+    option names); the architecture is the default."""
 
     family: str  # data/<family>, as listed in scripts/texture_sources.toml
     title: str
@@ -43,8 +44,8 @@ class Recipe:
 # learns the source's texel density, which its card records. Time-bound on the CPU; the steps each
 # run reached are on its card. On a GPU give a step count instead:
 # `--device cuda --batch 32 --steps N --max-minutes 0` (a batch of 32 costs a GPU what 16 does).
-CPU = {"crop-size": 64, "batch": 16, "steps": 100000, "max-minutes": 35,
-       "seed": 0, "sample-every": 200, "metrics-every": 0, "checkpoint-every": 100}
+CPU = {"crop_size": 64, "batch": 16, "steps": 100000, "max_minutes": 35,
+       "seed": 0, "sample_every": 200, "metrics_every": 0, "checkpoint_every": 100}
 
 
 def directional(options: dict) -> dict:
@@ -104,22 +105,22 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         from fetch_textures import fetch  # same folder as this script
 
         fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
+    from trainer.flags import as_flags
+
     options = dict(recipe.options, device=args.device, threads=args.threads)
-    for flag in ("steps", "max-minutes", "batch", "seed"):  # the overrides given on the command line
-        value = getattr(args, flag.replace("-", "_"))
-        if value is not None:
-            options[flag] = value
+    for option in ("steps", "max_minutes", "batch", "seed"):  # the overrides given on the command line
+        if getattr(args, option) is not None:
+            options[option] = getattr(args, option)
     run = args.runs / f"bundled-{name}"
     if args.resume:  # only what may change on resume: the schedule, device and threads
-        options = {k: v for k, v in options.items() if k in ("steps", "max-minutes", "device", "threads")}
-        command = [sys.executable, "-m", "trainer", "train", "--resume", str(run)]
+        from trainer.config import resumable_options
+
+        options = {k: v for k, v in options.items() if k in resumable_options()}
+        start = ["--resume", str(run)]
     else:
-        command = [sys.executable, "-m", "trainer", "train", "--data", str(data), "--out", str(run)]
-    for flag, value in options.items():
-        if isinstance(value, bool):  # the trainer's --flag / --no-flag switches
-            command.append(f"--{flag}" if value else f"--no-{flag}")
-        else:
-            command += [f"--{flag}", str(value)]
+        start = ["--data", str(data), "--out", str(run)]
+    # Run as a command, so that the run (and the model card) records what a user would retype.
+    command = [sys.executable, "-m", "trainer", "train", *start, *as_flags(options)]
     subprocess.run(command, cwd=ROOT, check=True)
     return export(name, run, data, args.out)
 

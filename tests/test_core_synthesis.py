@@ -12,6 +12,7 @@ from blender_ganart.errors import Cancelled, SynthesisOptionsError
 from blender_ganart.latent import PixelNoise, latent_field
 from blender_ganart.render import periodic_resize, render
 from blender_ganart.synthesis import MAX_SIZE, MIN_SIZE, synthesize
+from helpers import ROOT
 
 CPU = torch.device("cpu")
 
@@ -135,8 +136,6 @@ print(hashlib.sha256(synthesize(g, {seed!r}, 80, 48).tobytes()).hexdigest())
 
 @pytest.mark.parametrize("seed", [4294967295, "brick wall"])
 def test_same_seed_same_pixels_in_separate_processes(seed):
-    from conftest import ROOT
-
     digests = set()
     for hash_seed in ("1", "2"):  # different str hashing per process must not matter
         out = subprocess.run(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_trainer_support import write_texture_folder
+from trainer_support import write_texture_folder
 from trainer.cli import main
 from trainer.data import CropSampler, ImageSet, load_image_folder, load_rgb, UnusableImage
 from trainer.errors import DataError

@@ -8,15 +8,13 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
-from test_trainer_support import tiny_cli_args, write_texture_folder
+from helpers import ROOT
+from trainer_support import tiny_cli_args, write_texture_folder
+from trainer.archs import build_arch
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.distributed import weights_digest
-from trainer.networks import build_arch
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _free_port() -> int:

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
-from trainer.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
+from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.cli import main
 from trainer.data import load_image_folder, load_rgb
 from trainer.errors import CheckpointError
-from trainer.loop import METRICS_NAME, RUN_INFO_NAME, train
+from trainer.loop import train
+from trainer.run_folder import CHECKPOINT_NAME, METRICS_NAME, RUN_INFO_NAME
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):

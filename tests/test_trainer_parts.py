@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -11,14 +12,15 @@ import torch
 
 from blender_ganart.latent import latent_field
 from blender_ganart.network import Generator
-from test_trainer_support import tiny_config
+from trainer_support import tiny_config
 from trainer import augment as aug
 from trainer import losses
-from trainer.config import (PRESETS, TrainConfig, add_train_arguments, config_from_args, given_train_options,
-                            resolve)
+from trainer.config import PRESETS, TrainConfig, load_config, override, refuse_fixed_options, resolve, resumable_options
 from trainer.errors import ConfigError
+from trainer.flags import add_train_arguments, as_flags, given_train_options
 from trainer.metrics import as_nchw, colour_distance, laplacian_pyramid, real_vs_real_floor, swd, swd_per_level
-from trainer.networks import BatchNormConvBlock, build_arch, fold_batch_norm, has_batch_norm
+from trainer.archs import build_arch
+from trainer.batch_norm import BatchNormConvBlock, fold_batch_norm, has_batch_norm
 
 # ---- losses ---------------------------------------------------------------------------------------
 
@@ -262,8 +264,6 @@ def test_bad_options_are_refused_early_with_the_flag_named(tmp_path, override, m
 
 
 def test_argparse_is_built_from_the_dataclasses_and_knows_what_was_given():
-    import argparse
-
     parser = argparse.ArgumentParser()
     add_train_arguments(parser)
     args = parser.parse_args(["--crop-size", "128", "--g-widths", "32,16", "--g-extra-convs", "1,0",
@@ -271,15 +271,42 @@ def test_argparse_is_built_from_the_dataclasses_and_knows_what_was_given():
     given = given_train_options(args)
     assert given == {"crop_size": 128, "g_widths": (32, 16), "g_extra_convs": (1, 0), "seam_shift": False,
                      "loss": "hinge"}
-    config = config_from_args(given)
+    config = override(TrainConfig(), given)
     assert config.data.crop_size == 128 and config.model.g_widths == (32, 16) and config.run.steps == 4000
     with pytest.raises(SystemExit):
         parser.parse_args(["--g-widths", "a,b"])
 
 
-def test_a_damaged_saved_config_is_a_config_error():
-    with pytest.raises(ConfigError, match="unknown options"):
-        TrainConfig.from_dict({"data": {"crop": 3}})
-    with pytest.raises(ConfigError, match="damaged"):
-        TrainConfig.from_dict({"data": {"crop_size": "big"}})
-    assert np.isfinite(1.0)
+@pytest.mark.parametrize("text, message", [
+    ('{"data": {"crop": 3}}', "unknown options in section 'data'"),
+    ('{"data": {"crop_size": "big"}}', "damaged"),
+    ('{"data": {"flips": "yes"}}', "damaged"),  # a string is not a switch
+    ('{"model": {"g_widths": 5}}', "damaged"),
+    ('{"run": 5}', "damaged"),
+    ('[1, 2]', "does not hold training options"),
+    ('{"data": {"crop_size": 6', "cannot read"),  # cut off by a full disk
+])
+def test_a_damaged_saved_config_is_a_config_error(tmp_path, text, message):
+    """A config.json damaged on disk is one ConfigError naming what is wrong, never a traceback."""
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_recipe_options_become_the_flags_that_give_them_back():
+    """scripts/train_bundled.py keeps its recipes as options and runs the trainer with as_flags."""
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    options = {"crop_size": 64, "rot90": False, "amp": True, "max_minutes": 35.0, "g_widths": (32, 16), "loss": "hinge"}
+    assert given_train_options(parser.parse_args(as_flags(options))) == options
+    with pytest.raises(KeyError, match="crop"):
+        as_flags({"crop": 64})
+
+
+def test_only_resumable_options_may_change_on_resume():
+    assert resumable_options() == sorted(["steps", "max_minutes", "device", "threads", "amp", "checkpoint_every",
+                                          "sample_every", "metrics_every", "log_every", "g_lr", "d_lr"])
+    refuse_fixed_options({"steps": 9, "g_lr": 0.1})
+    with pytest.raises(ConfigError, match="--batch, --seed$"):
+        refuse_fixed_options({"steps": 9, "seed": 1, "batch": 8})

@@ -12,10 +12,10 @@ from blender_ganart.network import Generator, GeneratorConfig
 from trainer.config import resolve
 from trainer.data import ImageSet, load_image_folder
 from trainer.errors import ConfigError
-from trainer.networks import build_arch
+from trainer.archs import build_arch
 from trainer.quality import box_downscale, lattice_score, seam_ratio, texture_quality
 from trainer.loop import train
-from test_trainer_support import quiet, tiny_config, write_texture_folder
+from trainer_support import quiet, tiny_config, write_texture_folder
 
 
 def _noise_images(count: int, size: int, seed: int = 0) -> list[np.ndarray]:

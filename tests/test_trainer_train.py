@@ -16,7 +16,8 @@ import torch
 
 from blender_ganart.model_file import load_model
 from blender_ganart.synthesis import synthesize
-from test_trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
+from helpers import ROOT
+from trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import main
 from trainer.errors import ConfigError, ExportError, NonFiniteLossError
@@ -24,7 +25,6 @@ from trainer.export import export_run
 from trainer.loop import train
 from trainer.runs import load_run
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

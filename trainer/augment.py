@@ -33,9 +33,17 @@ def translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
     n, _, h, w = x.shape
     sy = torch.randint(-int(h * ratio), int(h * ratio) + 1, (n, 1), device=x.device)
     sx = torch.randint(-int(w * ratio), int(w * ratio) + 1, (n, 1), device=x.device)
-    rows = (torch.arange(h, device=x.device)[None, :] - sy) % h  # (n, h)
-    cols = (torch.arange(w, device=x.device)[None, :] - sx) % w  # (n, w)
-    batch = torch.arange(n, device=x.device)[:, None, None]
+    return wrap_crop(x, -sy, -sx, h, w)
+
+
+def wrap_crop(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(n, C, H, W) → (n, C, height, width): for each image, the window whose corner is at
+    (top[i], left[i]) of the image repeated periodically. top, left: (n, 1) whole numbers, any
+    value (taken modulo H and W). Differentiable in x."""
+    h, w = x.shape[-2:]
+    rows = (top + torch.arange(height, device=x.device)) % h  # (n, height)
+    cols = (left + torch.arange(width, device=x.device)) % w  # (n, width)
+    batch = torch.arange(x.shape[0], device=x.device)[:, None, None]
     return x.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
 
 

@@ -1,14 +1,13 @@
 """Checkpoints as plain data (state dicts, RNG states, config dict), written atomically.
 
 A checkpoint is read back with `torch.load(weights_only=True)`, so it holds only tensors and
-Python containers of numbers and strings: no pickled classes. Writing goes to a temporary file
-that replaces the old checkpoint in one `os.replace`, so a kill at any moment leaves either the
-old or the new checkpoint, never half of one.
+Python containers of numbers and strings: no pickled classes. It is written atomically
+(trainer/atomic.py), so a kill at any moment leaves either the old or the new checkpoint, never
+half of one. What the payload holds is trainer/state.py's business.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
 import zipfile
@@ -17,24 +16,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import write_atomically
 from .errors import CheckpointError
 
 FORMAT_NAME = "ganart.trainer.checkpoint"
 FORMAT_VERSION = 1
-CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
     payload = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **payload}
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, lambda handle: torch.save(payload, handle))
     except (OSError, RuntimeError) as exc:  # a full disk surfaces as either, depending on where it hits
-        tmp.unlink(missing_ok=True)
         raise CheckpointError(f"could not write the checkpoint {path} ({_reason(exc)}); the previous "
                               f"checkpoint is untouched") from None
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -18,16 +17,13 @@ from blender_ganart.devices import resolve_device
 from blender_ganart.errors import GanArtError
 from blender_ganart.synthesis import synthesize
 
-from .config import add_train_arguments, config_from_args, given_train_options, load_config, resolve
+from .config import TrainConfig, flag, load_config, override, refuse_fixed_options, resolve, resumable_options
 from .data import load_image_folder
 from .errors import ConfigError, TrainerError
-from .loop import CONFIG_NAME, command_line, train
+from .flags import add_train_arguments, given_train_options
+from .loop import train
+from .run_folder import CONFIG_NAME, command_line
 from .runs import check_resumable, check_run_folder
-
-# Options that may change when a run is resumed: the schedule and machine, and the learning rates
-# (lowering them is the usual way to continue a run that diverged from its last checkpoint).
-RESUMABLE = {"steps", "max_minutes", "device", "threads", "amp", "checkpoint_every", "sample_every",
-             "metrics_every", "log_every", "g_lr", "d_lr"}
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -42,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train the texture generator. `train --data DIR --out RUN` alone "
                                    "makes a usable model; `train --resume RUN` continues a stopped run.")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in this folder (only "
-                   + ", ".join("--" + n.replace("_", "-") for n in sorted(RESUMABLE)) + " may change)")
+                   + ", ".join(flag(n) for n in resumable_options()) + " may change)")
     add_train_arguments(p)
 
     p = sub.add_parser("export", help="write a run's generator as an add-on model file")
@@ -104,23 +100,17 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
     given = given_train_options(args)
     if args.resume:
         run_dir = Path(args.resume)
-        not_allowed = sorted(set(given) - RESUMABLE)
-        if not_allowed:
-            raise ConfigError("these options cannot change when resuming (they are fixed by the run): "
-                              + ", ".join("--" + n.replace("_", "-") for n in not_allowed))
+        refuse_fixed_options(given)
         check_resumable(run_dir)
-        saved = load_config(run_dir / CONFIG_NAME)
-        run_opts = replace(saved.run, out=str(run_dir), **{k: v for k, v in given.items() if k in vars(saved.run)})
-        optim = replace(saved.optim, **{k: v for k, v in given.items() if k in ("g_lr", "d_lr")})
-        config = replace(saved, run=run_opts, optim=optim)
+        config = override(load_config(run_dir / CONFIG_NAME), {**given, "out": str(run_dir)})
         result = train(config, resume=True, command=command_line(argv))
     else:
         if not given.get("data"):
-            raise ConfigError("--data (a folder of texture images) is required, or --resume RUN_DIR")
+            raise ConfigError(f"{flag('data')} (a folder of texture images) is required, or --resume RUN_DIR")
         if not given.get("out"):
-            raise ConfigError("--out (the run folder to create) is required")
+            raise ConfigError(f"{flag('out')} (the run folder to create) is required")
         given["data"] = str(Path(given["data"]).resolve())
-        config = resolve(config_from_args(given))  # options, then the folder, before the data
+        config = resolve(override(TrainConfig(), given))  # options, then the folder, before the data
         check_run_folder(config.run.out)
         result = train(config, resume=False, command=command_line(argv))
     return SIGNAL_STATUS.get(result.stopped_by, 0)

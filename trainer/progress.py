@@ -2,6 +2,10 @@
 
 On a terminal the line redraws in place; in a log file (not a TTY) it prints a line every 5 %
 of the steps or every minute instead, so logs stay readable. Only the main process shows it.
+
+Not tqdm: it is not among the project's dependencies or on its machines, and in a log file it
+writes carriage-return redraws or a line per `miniters` rather than one plain line per 5 %;
+matching this line (losses in it, notes between updates) would take about as much code as this.
 """
 
 from __future__ import annotations

@@ -12,11 +12,12 @@ from blender_ganart.model_file import MODEL_SUFFIX, load_model
 from blender_ganart.network import GeneratorConfig
 from blender_ganart.writable import unwritable_reason
 
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint
-from .config import DataOptions, ModelOptions, TrainConfig, resolve
+from .archs import Arch, build_arch
+from .checkpoint import load_checkpoint
+from .config import DataOptions, ModelOptions, TrainConfig, flag, resolve
 from .errors import CheckpointError, ConfigError
-from .loop import CONFIG_NAME, read_run_info
-from .networks import Arch, build_arch
+from .run_folder import CHECKPOINT_NAME, CONFIG_NAME, read_run_info
+from .state import saved_config, saved_generator, saved_step
 
 
 @dataclass
@@ -38,10 +39,10 @@ def check_run_folder(run_dir: str | Path) -> None:
     """
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"--out {run_dir} is a file; give a folder for the run")
+        raise ConfigError(f"{flag('out')} {run_dir} is a file; give a folder for the run")
     problem = unwritable_reason(run_dir)
     if problem:
-        raise ConfigError(f"--out {run_dir} cannot be used: {problem}")
+        raise ConfigError(f"{flag('out')} {run_dir} cannot be used: {problem}")
 
 
 def check_resumable(run_dir: str | Path) -> None:
@@ -61,16 +62,16 @@ def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
     if not run_dir.is_dir():
         raise CheckpointError(f"not a run folder: {run_dir}")
     ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME)
-    config = TrainConfig.from_dict(ckpt["config"])
+    config = saved_config(ckpt)
     arch = build_arch(config)
     generator = arch.build_generator()
     try:
-        generator.load_state_dict(ckpt["G_ema" if use_ema else "G"])
+        generator.load_state_dict(saved_generator(ckpt, use_ema))
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
     info = read_run_info(run_dir)
     generator = arch.inference_generator(generator.eval().requires_grad_(False))
-    return LoadedRun(config, arch, generator, int(ckpt["step"]), run_dir, info)
+    return LoadedRun(config, arch, generator, saved_step(ckpt), run_dir, info)
 
 
 def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedRun:

@@ -15,7 +15,9 @@ from torch import nn
 from blender_ganart.devices import module_on
 from blender_ganart.latent import PixelNoise
 
-from .networks import Arch, has_batch_norm
+from .archs import Arch
+from .atomic import write_atomically
+from .batch_norm import has_batch_norm
 
 SAMPLE_SEEDS = tuple(range(16))  # the fixed seeds of every sample grid
 
@@ -81,6 +83,4 @@ def save_grid(images: torch.Tensor, path: Path, columns: int | None = None, gap:
         r, c = divmod(i, columns)
         canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = image
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    Image.fromarray(canvas).save(tmp)
-    tmp.replace(path)
+    write_atomically(path, lambda handle: Image.fromarray(canvas).save(handle, format="PNG"))

@@ -1,0 +1,158 @@
+"""What differs between architectures: building G and D, drawing latents, making a fake batch.
+
+`texture` trains the add-on's own `blender_ganart.network.Generator` (imported, never copied) on a
+periodic latent field, against a DCGAN-style discriminator (so the two presets differ in the
+generator and the recipe around it). `dcgan` and `mlp` are the seed papers' classic pairs
+(trainer/baselines.py), kept so the project can show side by side what the texture generator improves.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from blender_ganart.latent import PixelNoise, latent_field
+from blender_ganart.network import Generator, GeneratorConfig
+
+from .augment import wrap_crop
+from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from .batch_norm import batch_norm_generator, recalibrated_and_folded
+from .config import TrainConfig, flag
+from .errors import ConfigError
+
+
+class Arch:
+    """What differs between architectures: building G and D, drawing latents, making a fake batch."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        self.crop = config.data.crop_size
+
+    def build_generator(self) -> nn.Module:
+        raise NotImplementedError
+
+    def build_discriminator(self) -> nn.Module:
+        raise NotImplementedError
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, 3, crop, crop) in [-1, 1], as D sees fakes."""
+        return g(z)
+
+    def inference_generator(self, g: nn.Module) -> nn.Module:
+        """The generator to sample and evaluate: `g` itself unless the arch changes it for use."""
+        return g
+
+    def seed_noise(self, seeds: list[int]) -> PixelNoise | None:
+        """Pixel noise for fixed seeds, for generators that take it."""
+        return None
+
+    def seed_latents(self, seeds: list[int]) -> torch.Tensor:
+        """Latents for fixed seeds, the same in every run and process."""
+        zs = []
+        for seed in seeds:
+            gen = torch.Generator().manual_seed(seed)
+            zs.append(self.sample_latents(1, gen))
+        return torch.cat(zs)
+
+
+class TextureArch(Arch):
+    """The add-on's generator on a periodic field a cell larger than the crop, cut at a random
+    wrap-around offset: crops are not periodic themselves (so they look like real crops), and
+    every offset relative to the latent cell grid is seen."""
+
+    def __init__(self, config: TrainConfig):
+        super().__init__(config)
+        self.gconfig: GeneratorConfig = config.generator_config()
+        self.cells = math.ceil(self.crop / self.gconfig.upsampling) + 1
+
+    def build_generator(self) -> Generator:
+        if self.config.model.g_batch_norm:
+            return batch_norm_generator(self.gconfig)
+        return Generator(self.gconfig)
+
+    @torch.no_grad()
+    def warm_start(self, g: nn.Module, path: str) -> None:
+        """Copies a model file's weights into a new generator `g` (its batch norms start fresh).
+
+        A start from a trained model (a bundled one, or an older run) reaches a good texture in a
+        fraction of the steps: the convs already know textures, only scale and style must move.
+        A file from before pixel noise or bilinear upsampling is fine: its noise strengths start
+        at zero and its convs adapt to the new upsampling.
+        """
+        from blender_ganart.errors import ModelFileError
+        from blender_ganart.model_file import load_model
+
+        try:
+            source = load_model(path).generator
+        except ModelFileError as exc:
+            raise ConfigError(f"{flag('init_from')}: {exc}") from None
+        mine, theirs = self.gconfig, source.config
+        shape = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
+        if any(getattr(mine, name) != getattr(theirs, name) for name in shape):
+            raise ConfigError(f"{flag('init_from')}: {path} has another architecture ("
+                              + ", ".join(f"{n} {getattr(theirs, n)}" for n in shape)
+                              + "); give the run the same " + ", ".join(map(flag, ("g_widths", "g_extra_convs", "local_dim", "global_dim"))))
+        own = g.state_dict()
+        own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
+        g.load_state_dict(own)
+
+    def inference_generator(self, g: nn.Module) -> nn.Module:
+        """The generator as the add-on will run it: batch norm (if any) re-estimated for these
+        weights from fixed-seed latents and folded into the convs."""
+        return recalibrated_and_folded(g, self.sample_latents)
+
+    def build_discriminator(self) -> nn.Module:
+        # The DCGAN discriminator (strided convs + batch norm): it learns quickly enough on a CPU
+        # budget; a pooled, norm-free D let this generator collapse to one output in our trials.
+        m = self.config.model
+        return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm))
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, latent_dim, cells, cells): i.i.d. local noise plus one global code per image,
+        the same distribution blender_ganart.latent.latent_field draws for a seed."""
+        c = self.gconfig
+        local = torch.randn(n, c.local_dim, self.cells, self.cells, generator=generator)
+        code = torch.randn(n, c.global_dim, 1, 1, generator=generator).expand(-1, -1, self.cells, self.cells)
+        return torch.cat([local, code], dim=1)
+
+    def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        full = g(z, noise=generator)  # (n, 3, P, P), periodic with period P = cells · upsampling
+        n, _, period, _ = full.shape
+        offsets = torch.randint(0, period, (n, 2), generator=generator).to(full.device)
+        return wrap_crop(full, offsets[:, :1], offsets[:, 1:], self.crop, self.crop)
+
+    def seed_latents(self, seeds: list[int]) -> torch.Tensor:
+        """Exactly the fields the add-on draws for these seeds (tileable, at this field size)."""
+        return torch.cat([torch.from_numpy(latent_field(self.gconfig, seed, self.cells, self.cells)) for seed in seeds])
+
+    def seed_noise(self, seeds: list[int]) -> PixelNoise:
+        """The pixel noise the add-on draws for these seeds on the same fields."""
+        return PixelNoise(tuple(seeds), (self.cells, self.cells))
+
+
+class DCGANArch(Arch):
+    def build_generator(self) -> nn.Module:
+        return DCGANGenerator(self.config.model.z_dim, self.crop, self.config.model.g_base_width)
+
+    def build_discriminator(self) -> nn.Module:
+        return DCGANDiscriminator(self.crop, self.config.model.g_base_width, bool(self.config.model.spectral_norm))
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.config.model.z_dim, generator=generator)
+
+
+class MLPArch(DCGANArch):
+    def build_generator(self) -> nn.Module:
+        return MLPGenerator(self.config.model.z_dim, self.crop, self.config.model.g_base_width * 16)
+
+    def build_discriminator(self) -> nn.Module:
+        return MLPDiscriminator(self.crop, self.config.model.g_base_width * 16, bool(self.config.model.spectral_norm))
+
+
+def build_arch(config: TrainConfig) -> Arch:
+    return {"texture": TextureArch, "dcgan": DCGANArch, "mlp": MLPArch}[config.model.arch](config)
