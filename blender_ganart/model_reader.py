@@ -217,6 +217,29 @@ class _StorageType:
 
 
 @dataclass(frozen=True)
+class _DtypeName:
+    name: str  # e.g. "float8_e4m3fn"
+
+
+# torch dtypes that torch.save writes as untyped bytes plus a dtype (_rebuild_tensor_v3): none is a
+# model file's, but the refusal should name the one it met.
+_TORCH_DTYPE_NAMES = {"float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu",
+                      "float4_e2m1fn_x2", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "uint8",
+                      "bool", "complex32", "complex64", "complex128", "float16", "bfloat16", "float32", "float64"}
+
+
+# torch's typed-storage class names → the dtype names users know from torch.
+_STORAGE_DTYPE_NAMES = {"IntStorage": "int32", "LongStorage": "int64", "ShortStorage": "int16", "CharStorage": "int8",
+                        "ByteStorage": "uint8", "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+                        "ComplexDoubleStorage": "complex128"}
+
+
+def _refuse_typed_tensor(_storage, _offset, _size, _stride, *rest):
+    dtype = next((arg.name for arg in rest if isinstance(arg, _DtypeName)), "an unknown type")
+    raise _BadWeights(f"a weight is stored as {dtype}; a model file holds {WEIGHT_KINDS}.")
+
+
+@dataclass(frozen=True)
 class _Tensor:
     """A stored weight: its shape and the bytes' dtype; values are read only once shapes match."""
 
@@ -264,8 +287,15 @@ class _Unpickler(pickle.Unpickler):
             return lambda data, *_flags: data
         if module == "torch" and name.endswith("Storage"):
             if name not in STORAGE_DTYPES:
-                raise _BadWeights(f"a weight is stored as {name[: -len('Storage')] or name}; a model file holds {WEIGHT_KINDS}.")
+                dtype = _STORAGE_DTYPE_NAMES.get(name, name[: -len("Storage")] or name)
+                raise _BadWeights(f"a weight is stored as {dtype}; a model file holds {WEIGHT_KINDS}.")
             return _StorageType(name)
+        if (module, name) == ("torch.storage", "UntypedStorage"):  # with _rebuild_tensor_v3: new dtypes
+            return _StorageType(name)
+        if module == "torch" and name in _TORCH_DTYPE_NAMES:  # a dtype argument: only named in errors
+            return _DtypeName(name)
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v3"):
+            return _refuse_typed_tensor
         if module == "torch._utils" and name.startswith("_rebuild_"):  # sparse, quantized, ... tensors
             raise _BadWeights(f"a weight is stored by {name}; a model file holds {WEIGHT_KINDS}.")
         raise _Refused(f"{module}.{name}")
@@ -277,6 +307,8 @@ class _Unpickler(pickle.Unpickler):
         _, kind, key, _location, numel = pid
         if not isinstance(kind, _StorageType) or not isinstance(key, str) or not _is_count(numel):
             raise pickle.UnpicklingError("malformed storage reference")
+        if kind.name not in STORAGE_DTYPES:  # untyped bytes: _refuse_typed_tensor names their dtype
+            return (kind.name, None)
         if key not in self._storages:
             dtype = STORAGE_DTYPES[kind.name]
             entry = f"{self._prefix}data/{key}"
