@@ -133,7 +133,8 @@ def add_camera_and_lights(bpy, columns: int):
     bpy.context.scene.camera = camera
 
     sun_data = bpy.data.lights.new("Sun", "SUN")
-    sun_data.energy, sun_data.angle = 3.0, math.radians(8)
+    # 3 W/m² at 40° elevation before; the low sun gets twice that, so the ground is as bright
+    sun_data.energy, sun_data.angle = 6.0, math.radians(8)
     sun = link(bpy, bpy.data.objects.new("Sun", sun_data))
     sun.rotation_euler = (math.radians(90 - SUN_ELEVATION), 0, math.radians(35))
 
