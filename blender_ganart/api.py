@@ -33,8 +33,9 @@ def list_models() -> list[ModelEntry]:
 
 def generate(target=None, *, model: str | os.PathLike | None = None, seed: int | str = 0, width: int = 1024,
              height: int = 1024, tileable: bool = True, variation: float = 1.0, pack: bool = True,
-             save_path: str | os.PathLike | None = None):
-    """Generates a texture and wires it to the Base Color of the target's material; returns the image.
+             save_path: str | os.PathLike | None = None, maps=None):
+    """Generates a texture and wires it to the Base Color of the target's material; returns the
+    image, or with `maps` a dict of every image: {"color": …, "normal": …, …}.
 
     target: an Object (its active material; a mesh without one gets a new material), a Material,
         or None for the active object.
@@ -43,15 +44,24 @@ def generate(target=None, *, model: str | os.PathLike | None = None, seed: int |
     save_path: also save it as a PNG there (a .png file or a folder). With pack=False and no
         save_path, the PNG goes next to the saved .blend.
     seed: an integer 0 to 2^64-1 or any text (hashed to one).
+    maps: derived maps to make and wire: names ("normal", "roughness", "height", "ao"), a dict
+        {name: strength} (None for the default strength), or a derived_maps.MapOptions (which can
+        also leave the colour off Base Color). Normal → Normal Map node → Normal; roughness →
+        Roughness; height → Displacement node → Material Output; AO multiplied into the colour.
     The image is named "<model name> <seed>" and marked with its model file and seed; calling
     again with the same model file and seed replaces that image (its nodes show the new one)
     instead of adding another. An image of yours with the same name is never touched.
     """
+    from .map_options import MapOptions
+
+    options = MapOptions.from_spec(maps)
     storage = "PACK" if pack and save_path is None else "SAVE"
     request, plan = operators.prepare(bpy.context, "" if model is None else str(model), seed, width, height,
-                                      tileable, variation, 1, "NEW_NODE", storage, target, save_path)
+                                      tileable, variation, 1, "NEW_NODE", storage, target, save_path, options)
     result = jobs.run_now(operators.compute_work(request))
-    _material, images = blender_output.deliver(result, plan, storage, save_path)
+    _material, images = blender_output.deliver(result, plan, storage, save_path, options)
+    made = {"color": images[0], **blender_output.map_images(images[0])}
     if pack and storage == "SAVE":  # saved where asked and kept in the .blend as well
-        images[0].pack()
-    return images[0]
+        for image in made.values():
+            image.pack()
+    return images[0] if options is None else made

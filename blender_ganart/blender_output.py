@@ -27,15 +27,19 @@ class StorageError(node_wiring.TargetError):
     """The chosen storage cannot be used (e.g. save next to a .blend that was never saved)."""
 
 
-def image_name(model_name: str, seed: int) -> str:
-    suffix = f" {seed}"
+MAP_LABELS = {"normal": "Normal", "roughness": "Roughness", "height": "Height", "ao": "AO"}
+
+
+def image_name(model_name: str, seed: int, map_name: str = "") -> str:
+    """'<model> <seed>' for the colour, '<model> <seed> Normal' etc. for a derived map."""
+    suffix = f" {seed}" + (f" {MAP_LABELS[map_name]}" if map_name else "")
     room = MAX_NAME - len(suffix.encode())
     model = model_name.encode()[:room].decode(errors="ignore").strip() or "GAN Art"
     return model + suffix
 
 
-def image_source(model_file: str, seed: int) -> str:
-    return f"{model_file}:{seed}"
+def image_source(model_file: str, seed: int, map_name: str = "") -> str:
+    return f"{model_file}:{seed}" + (f":{map_name}" if map_name else "")
 
 
 def generated_image(source: str):
@@ -73,34 +77,61 @@ def png_path(name: str, save_path=None, index: int = 0, count: int = 1) -> Path:
 
 
 def deliver(result: GenerationResult, plan: node_wiring.Target, storage: str = "PACK",
-            save_path=None) -> tuple[object, list]:
+            save_path=None, options=None) -> tuple[object, list]:
     """Writes every texture into a new image, stores it, lets it replace the image made earlier
-    for the same model file and seed, wires the material; returns both.
+    for the same model file and seed, wires the material; returns it and the colour images.
+
+    A texture's derived maps (texture.maps) become Non-Color images beside it, named
+    '<model> <seed> Normal' etc., marked '<model file>:<seed>:normal', saved as '… Normal.png'
+    (or out_normal.png beside a given out.png); `map_images` finds them. options:
+    derived_maps.MapOptions, for the wiring (strengths, colour linked or not).
 
     On a failure before the images take over, the new images and PNG files are removed again and
     a StorageError says why; nothing in the file has changed.
     """
-    made, written = [], []
+    made, written, colours = [], [], []
+    maps_made = [{} for _ in result.textures]
     try:
         for index, texture in enumerate(result.textures):
-            name = image_name(texture.model_name, texture.seed)
-            image = image_io.write_image(name, texture.pixels)
-            made.append(image)
-            image[SOURCE_KEY] = image_source(texture.model_file, texture.seed)
-            if storage == "SAVE":
-                path = png_path(name, save_path, index, len(result.textures))
-                if not path.exists():
-                    written.append(path)
-                image_io.save_png(image, path)
-            else:
-                image_io.pack_image(image)
+            for map_name, pixels in [("", texture.pixels)] + list(texture.maps.items()):
+                name = image_name(texture.model_name, texture.seed, map_name)
+                space = image_io.DATA_COLOR_SPACE if map_name else image_io.COLOR_SPACE
+                image = image_io.write_image(name, pixels, space)
+                made.append(image)
+                if map_name:
+                    maps_made[index][map_name] = image
+                else:
+                    colours.append(image)
+                image[SOURCE_KEY] = image_source(texture.model_file, texture.seed, map_name)
+                if storage == "SAVE":
+                    path = png_path(name, save_path, index, len(result.textures))
+                    if map_name and path == png_path(image_name(texture.model_name, texture.seed), save_path,
+                                                     index, len(result.textures)):
+                        path = path.with_name(f"{path.stem}_{map_name}{path.suffix}")  # out.png → out_normal.png
+                    if not path.exists():
+                        written.append(path)
+                    image_io.save_png(image, path)
+                else:
+                    image_io.pack_image(image)
     except (OSError, RuntimeError) as exc:
         _remove(made, written)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise StorageError(f"Could not store the texture ({first}); nothing was changed.") from None
-    images = [_take_over(image) for image in made]
-    material = node_wiring.apply_images(plan, images)
-    return material, images
+    for image in made:
+        _take_over(image)
+    material = node_wiring.apply_images(plan, colours, maps_made, options)
+    return material, colours
+
+
+def map_images(image) -> dict:
+    """{map name: image} of the derived maps made with this colour image (same model file and seed)."""
+    source = image.get(SOURCE_KEY)
+    found = {}
+    for name in MAP_LABELS:
+        other = generated_image(f"{source}:{name}") if source else None
+        if other is not None:
+            found[name] = other
+    return found
 
 
 def _take_over(image):

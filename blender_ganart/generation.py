@@ -40,6 +40,7 @@ class GenerationRequest:
     count: int = 1  # variations: seeds seed, seed+1, ... seed+count-1
     device: str = "auto"
     runtime: str = "auto"  # runtime.RUNTIME_CHOICES: PyTorch if importable, else NumPy
+    maps: object = None  # derived_maps.MapOptions, or None for the colour texture alone
 
     @property
     def seeds(self) -> list[int]:
@@ -53,6 +54,7 @@ class GeneratedTexture:
     model_name: str
     channels: tuple[str, ...]
     model_file: str = ""  # the model file's name: with the seed, what identifies the image in Blender
+    maps: dict = field(default_factory=dict)  # derived map name → float32 (H, W) or (H, W, 3) in [0, 1]
 
 
 @dataclass
@@ -64,12 +66,14 @@ class GenerationResult:
 
 
 def memory_needed(width: int, height: int, count: int = 1, config: GeneratorConfig | None = None,
-                  tileable: bool = True) -> int:
+                  tileable: bool = True, maps=None) -> int:
     """Bytes a press of Generate costs at its peak.
 
     Per texture (all are kept until the main thread writes them): the float32 texture and
     Blender's own 8-bit RGBA copy; once: the float32 RGBA buffer handed to foreach_set, and the
-    generator's working memory. With its config known, that working memory includes what its
+    generator's working memory; with derived maps, every map of every texture and the maps'
+    FFT working memory (after the generator has finished). With its config known, the generator's
+    working memory includes what its
     cell size forces: the whole latent cells it renders (a 2048-px cell makes even a 64-px texture
     render 2048² pixels first) and its widest activation of one tile.
     """
@@ -78,6 +82,10 @@ def memory_needed(width: int, height: int, count: int = 1, config: GeneratorConf
     total = count * (pixels * channels * 4 + pixels * 4) + pixels * 4 * 4 + WORKING_MARGIN
     if config is not None:
         total += _render_bytes(config, width, height, tileable)
+    if maps is not None and maps.derived:
+        from .derived_maps import working_bytes
+
+        total += count * pixels * 4 * (len(maps.derived) + 2 * maps.normal) + working_bytes(width, height)
     return total
 
 
@@ -145,7 +153,10 @@ def check_request(request: GenerationRequest, memory_limit: int | None = None,
 
         load_model = CACHE.load
     config = load_model(request.model_path).config
-    need = memory_needed(request.width, request.height, request.count, config, request.tileable)
+    if request.maps is not None:
+        request.maps.validated()
+    need = memory_needed(request.width, request.height, request.count, config, request.tileable,
+                         request.maps)
     limit = memory_limit or available_memory()
     if limit is not None and need > limit:
         cell = config.upsampling
@@ -179,10 +190,25 @@ def compute(request: GenerationRequest, load_model: Callable,
         pixels = synthesize(model, seed, request.width, request.height, request.tileable,
                             request.variation, device=request.device,
                             progress=part_progress, should_cancel=should_cancel, runtime=chosen.name)
-        result.textures.append(GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels),
-                                                Path(request.model_path).name))
+        texture = GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels),
+                                   Path(request.model_path).name)
+        if request.maps is not None and request.maps.derived:
+            texture.maps = _derived_maps(pixels, request, should_cancel)
+        result.textures.append(texture)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _derived_maps(pixels, request: GenerationRequest, should_cancel) -> dict:
+    """The maps the model does not make, derived from its colour (derived_maps.py)."""
+    from .derived_maps import derive_maps
+    from .errors import Cancelled
+
+    def check() -> None:
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("Generation cancelled.")
+
+    return derive_maps(pixels[..., :3], request.maps.derived, request.maps, request.tileable, check)
 
 
 def _windows_available_memory() -> int | None:

@@ -15,15 +15,18 @@ from pathlib import Path
 import bpy
 
 COLOR_SPACE = "sRGB"
+DATA_COLOR_SPACE = "Non-Color"  # normal, roughness, height, AO: numbers, not colours (3.4 to 4.5)
 
 
 def rgba_rows_bottom_up(texture):
-    """(H, W, C) top-to-bottom in [0, 1] → flat float32 (H·W·4,) bottom-to-top, alpha 1.
+    """(H, W, C) or (H, W) top-to-bottom in [0, 1] → flat float32 (H·W·4,) bottom-to-top, alpha 1.
 
     One channel becomes grey; more than three (e.g. extra data maps) keeps the first three.
     """
     import numpy as np
 
+    if texture.ndim == 2:  # a one-channel map (height, roughness, AO)
+        texture = texture[..., None]
     if texture.ndim != 3 or texture.shape[2] < 1:
         raise ValueError(f"expected an (H, W, C) texture, got shape {texture.shape}")
     height, width, channels = texture.shape
@@ -37,12 +40,13 @@ def rgba_rows_bottom_up(texture):
     return rgba.reshape(-1)
 
 
-def write_image(name: str, texture):
-    """A new 8-bit image called `name` (Blender adds .001 if the name is taken) holding `texture`."""
+def write_image(name: str, texture, color_space: str = COLOR_SPACE):
+    """A new 8-bit image called `name` (Blender adds .001 if the name is taken) holding `texture`;
+    color_space: COLOR_SPACE for colour, DATA_COLOR_SPACE for data maps."""
     height, width = texture.shape[:2]
     buffer = rgba_rows_bottom_up(texture)
     image = bpy.data.images.new(name, width, height, alpha=False, float_buffer=False)
-    image.colorspace_settings.name = COLOR_SPACE
+    image.colorspace_settings.name = color_space
     image.pixels.foreach_set(buffer)
     image.update()
     return image

@@ -2,8 +2,16 @@
 
 Split in two on purpose: `find_*`/`plan_*` only look and raise TargetError, so the operator can
 refuse before anything is generated or created; `apply_*` then makes the changes. That is how a
-failure leaves no half-made materials or nodes behind. Only the 'Base Color' input name is used,
-which is the same from Blender 2.8 to 4.x.
+failure leaves no half-made materials or nodes behind.
+
+Derived maps (`apply_images(..., maps=...)`) are wired by `_wire_maps`: roughness straight into
+Roughness, normal through a Normal Map node into Normal, height through a Displacement node into
+the Material Output, ambient occlusion multiplied into the colour by a Mix node before Base Color.
+Sockets are found by identifier or name (`_socket`), and only names that Blender 3.4 to 4.5 share
+are used: 'Base Color', 'Roughness', 'Normal', 'Displacement', the Mix node's 'A_Color'/'B_Color'
+identifiers (the ShaderNodeMix of 3.4+; its plain names 'A'/'B' repeat for every data type).
+The helper nodes we add carry a custom property `ganart_map` and are found by it again, so
+generating again, with the same or a new seed, reuses them instead of piling up copies.
 """
 
 from dataclasses import dataclass
@@ -13,6 +21,10 @@ import bpy
 from .errors import GanArtError
 
 BASE_COLOR = "Base Color"
+MAP_KEY = "ganart_map"  # custom property on the helper nodes we add (Normal Map, Displacement, Mix)
+SOURCE_KEY = "ganart_source"  # on generated images (blender_output.py sets it)
+MAP_COLUMN = 640.0  # with maps: image nodes this far left of the BSDF, helper nodes in between
+HELPER_COLUMN = 300.0
 NODE_GAP = 40  # blank space kept between the new node and its neighbours
 IMAGE_NODE_SIZE = (240.0, 280.0)  # an Image Texture node's footprint; drawn sizes are not known in background mode
 
@@ -61,22 +73,140 @@ def plan_target(target, destination: str = "NEW_NODE", context=None) -> Target:
     return plan
 
 
-def apply_images(plan: Target, images: list) -> object:
+def apply_images(plan: Target, images: list, maps: list | None = None, options=None) -> object:
     """Puts images[0] on the Base Color (or into the chosen node) and any variations in nodes
-    beside it; reuses nodes that already show these images. Returns the material."""
+    beside it; reuses nodes that already show these images. Returns the material.
+
+    maps: per image, {map name: image} (derived_maps.MAP_NAMES); the first image's maps are wired
+    (to the BSDF that reaches the output; with Selected Node only when there is one), a
+    variation's go in a row beside its colour node. options: derived_maps.MapOptions (strengths,
+    and whether the colour is linked to Base Color).
+    """
+    maps = maps or [{} for _ in images]
     material = plan.material or _new_material(plan.obj, images[0].name)
     tree = _node_tree(material)
     if plan.node_name:
         node = tree.nodes[plan.node_name]
         node.image = images[0]
+        bsdf = _principled(tree, material.name, create=False) if maps[0] else None
     else:
         bsdf = _principled(tree, material.name)
-        node = _image_node(tree, images[0], bsdf)
-        if not any(link.from_node == node for link in bsdf.inputs[BASE_COLOR].links):
-            tree.links.new(node.outputs["Color"], bsdf.inputs[BASE_COLOR])
-    for image in images[1:]:  # variations: a column under the first, for the user to swap in
-        _image_node(tree, image, node, beside=False)
+        if maps[0]:
+            node = _find_image_node(tree, images[0]) or _new_node(
+                tree, "ShaderNodeTexImage", bsdf.location.x - MAP_COLUMN, bsdf.location.y, image=images[0])
+        else:
+            node = _image_node(tree, images[0], bsdf)
+        if options is None or options.color:
+            _link_color(tree, node, bsdf, through_ao=bool(options is not None and options.ao))
+    if bsdf is not None and maps[0]:
+        _wire_maps(tree, bsdf, node, maps[0], options, material)
+    elif maps[0]:  # Selected Node in a material without a BSDF that shows: the maps beside the node
+        _image_row(tree, node, maps[0])
+    for image, extra in zip(images[1:], maps[1:]):  # variations: a column under the first
+        variation = _image_node(tree, image, node, beside=False)
+        _image_row(tree, variation, extra)
     return material
+
+
+def _link_color(tree, node, bsdf, through_ao: bool) -> None:
+    """Colour → Base Color; through our AO Mix node when one already feeds Base Color and AO is
+    wanted (without AO the colour goes straight to Base Color again, bypassing the Mix node)."""
+    base = bsdf.inputs[BASE_COLOR]
+    mix = next((link.from_node for link in base.links if link.from_node.get(MAP_KEY) == "ao"), None)
+    target = _socket(mix.inputs, "A_Color", "Color1") if mix is not None and through_ao else base
+    if not any(link.from_node == node for link in target.links):
+        tree.links.new(node.outputs["Color"], target)
+
+
+def _wire_maps(tree, bsdf, color_node, maps: dict, options, material) -> None:
+    """Each derived map into its place; the helper nodes and image nodes of an earlier
+    generation are reused (their image is replaced), new ones go in the columns left of the BSDF."""
+    x_image = color_node.location.x
+    x_helper = bsdf.location.x - HELPER_COLUMN
+    y = color_node.location.y
+    output = _active_output(tree)
+    if "ao" in maps:
+        mix = _helper(tree, "ao", "ShaderNodeMix", x_helper, y, data_type="RGBA", blend_type="MULTIPLY")
+        _socket(mix.inputs, "Factor_Float", "Fac").default_value = 1.0  # the strength is in the map
+        a, b = _socket(mix.inputs, "A_Color", "Color1"), _socket(mix.inputs, "B_Color", "Color2")
+        linked_to_base = any(link.from_node == color_node for link in bsdf.inputs[BASE_COLOR].links)
+        if linked_to_base or a.is_linked:
+            tree.links.new(color_node.outputs["Color"], a)
+            tree.links.new(_socket(mix.outputs, "Result_Color", "Color"), bsdf.inputs[BASE_COLOR])
+        _map_image(tree, b, maps["ao"], x_image, y)
+    if "roughness" in maps:
+        _map_image(tree, _socket(bsdf.inputs, "Roughness"), maps["roughness"], x_image, y)
+    if "normal" in maps:
+        normal_map = _helper(tree, "normal", "ShaderNodeNormalMap", x_helper, y, space="TANGENT")
+        _socket(normal_map.inputs, "Strength").default_value = 1.0  # the strength is in the map
+        tree.links.new(_socket(normal_map.outputs, "Normal"), _socket(bsdf.inputs, "Normal"))
+        _map_image(tree, _socket(normal_map.inputs, "Color"), maps["normal"], x_image, y)
+    if "height" in maps and output is not None:
+        displacement = _helper(tree, "height", "ShaderNodeDisplacement", x_helper, y, space="OBJECT")
+        _socket(displacement.inputs, "Midlevel").default_value = 0.5
+        _socket(displacement.inputs, "Scale").default_value = options.height_strength if options else 0.02
+        tree.links.new(_socket(displacement.outputs, "Displacement"), _socket(output.inputs, "Displacement"))
+        _map_image(tree, _socket(displacement.inputs, "Height"), maps["height"], x_image, y)
+        # With a normal map the relief already shades; the height then moves geometry only (where
+        # the mesh is subdivided). Without one, 'BOTH' displaces and bumps the rest. 4.1 moved the
+        # setting from material.cycles to the material.
+        method = "DISPLACEMENT" if "normal" in maps else "BOTH"
+        owner = material if hasattr(material, "displacement_method") else getattr(material, "cycles", None)
+        if owner is not None:
+            owner.displacement_method = method
+
+
+def _map_image(tree, socket, image, x: float, y: float):
+    """The image node feeding `socket`: the one already there when it shows a generated image
+    (regenerating reuses it), else the node showing `image`, else a new one at (x, y) or below."""
+    current = next((link.from_node for link in socket.links), None)
+    if current is not None and current.type == "TEX_IMAGE" and (
+            current.image is None or current.image == image or current.image.get(SOURCE_KEY)):
+        node = current
+        node.image = image
+    else:
+        node = _find_image_node(tree, image) or _new_node(tree, "ShaderNodeTexImage", x, y, image=image)
+    tree.links.new(node.outputs["Color"], socket)
+    return node
+
+
+def _helper(tree, key: str, kind: str, x: float, y: float, **settings):
+    node = next((n for n in tree.nodes if n.get(MAP_KEY) == key), None)
+    if node is None:
+        node = _new_node(tree, kind, x, y)
+        node[MAP_KEY] = key
+    for name, value in settings.items():
+        setattr(node, name, value)
+    return node
+
+
+def _image_row(tree, node, maps: dict) -> None:
+    """A variation's maps, unlinked, in a row to the left of its colour node (for swapping in)."""
+    for image in maps.values():
+        node = _image_node(tree, image, node)
+
+
+def _socket(sockets, *keys):
+    """The socket whose identifier, else whose name, is the first of `keys` found (enabled
+    sockets first: ShaderNodeMix has a disabled 'A' for every data type)."""
+    for key in keys:
+        for match in (lambda s: s.identifier == key, lambda s: s.name == key):
+            found = [s for s in sockets if match(s)]
+            if found:
+                return next((s for s in found if getattr(s, "enabled", True)), found[0])
+    raise KeyError(f"none of the sockets {keys} in {[s.name for s in sockets]}")
+
+
+def _find_image_node(tree, image):
+    return next((n for n in tree.nodes if n.type == "TEX_IMAGE" and n.image == image), None)
+
+
+def _new_node(tree, kind: str, x: float, y: float, image=None):
+    node = tree.nodes.new(kind)
+    if image is not None:
+        node.image = image
+    node.location = _free_spot_at(tree, node, x, y)
+    return node
 
 
 def _active_image_node(material):
@@ -154,9 +284,9 @@ def _upstream_principled(socket):
 def _image_node(tree, image, neighbour, beside: bool = True):
     """The Image Texture node showing `image`, or a new one in free space left of `neighbour`
     (beside) or under it."""
-    for node in tree.nodes:
-        if node.type == "TEX_IMAGE" and node.image == image:
-            return node
+    node = _find_image_node(tree, image)
+    if node is not None:
+        return node
     node = tree.nodes.new("ShaderNodeTexImage")
     node.image = image
     node.location = _free_spot(tree, node, neighbour, beside)
@@ -165,9 +295,13 @@ def _image_node(tree, image, neighbour, beside: bool = True):
 
 def _free_spot(tree, new_node, neighbour, beside: bool):
     """Next to the neighbour, moved down until the node's box touches no other node's box."""
+    x = neighbour.location.x - (IMAGE_NODE_SIZE[0] + NODE_GAP * 2 if beside else 0)
+    return _free_spot_at(tree, new_node, x, neighbour.location.y)
+
+
+def _free_spot_at(tree, new_node, x: float, y: float):
+    """(x, y), moved down until the node's box touches no other node's box."""
     width, height = IMAGE_NODE_SIZE
-    x = neighbour.location.x - (width + NODE_GAP * 2 if beside else 0)
-    y = neighbour.location.y
     boxes = [_box(n) for n in tree.nodes if n != new_node and n.type != "FRAME"]
     while any(_overlaps((x, y - height, x + width, y), box) for box in boxes):
         y -= NODE_GAP

@@ -16,11 +16,11 @@ TIMER_STEP = 0.1  # seconds between progress checks; short enough for a snappy C
 
 
 def prepare(context, model: str, seed: int | str, width: int, height: int, tileable: bool, variation: float,
-            count: int, destination: str, storage: str, target=None, save_path=None):
+            count: int, destination: str, storage: str, target=None, save_path=None, maps=None):
     """Checks everything that can be checked before generating. Raises GanArtError.
 
-    seed: any integer 0 to 2⁶⁴−1 or any text (see seeds.py). Returns the request and the target
-    plan; nothing in Blender has changed yet.
+    seed: any integer 0 to 2⁶⁴−1 or any text (see seeds.py). maps: derived_maps.MapOptions or
+    None (colour only). Returns the request and the target plan; nothing in Blender has changed yet.
     """
     seed = user_seed(seed)
     settings = preferences.current(context)
@@ -29,7 +29,7 @@ def prepare(context, model: str, seed: int | str, width: int, height: int, tilea
     blender_output.check_storage(storage, save_path)
     model_path = model_catalog.resolve_model(model or None, settings.models_folder)
     request = generation.GenerationRequest(model_path, seed, width, height, tileable, variation, count,
-                                           settings.device, settings.runtime)
+                                           settings.device, settings.runtime, maps=maps)
     generation.check_request(request, settings.memory_limit)
     return request, plan
 
@@ -70,6 +70,16 @@ class GANART_OT_generate(bpy.types.Operator):
                ("SELECTED_NODE", "Selected Node", "Replace the selected Image Texture node's image")))
     storage: bpy.props.EnumProperty(
         name="Storage", items=(("PACK", "Pack", "Inside the .blend"), ("SAVE", "Save PNG", "Next to the .blend")))
+    # Maps: the panel's names and defaults (properties.MAP_OPTION_NAMES)
+    map_color: bpy.props.BoolProperty(name="Colour", default=True)
+    map_normal: bpy.props.BoolProperty(name="Normal")
+    map_roughness: bpy.props.BoolProperty(name="Roughness")
+    map_height: bpy.props.BoolProperty(name="Height")
+    map_ao: bpy.props.BoolProperty(name="AO")
+    normal_strength: bpy.props.FloatProperty(name="Normal strength", min=0.0, max=100.0, default=2.0)
+    roughness_strength: bpy.props.FloatProperty(name="Roughness strength", min=0.0, max=100.0, default=1.0)
+    height_strength: bpy.props.FloatProperty(name="Height scale", min=0.0, max=100.0, default=0.02)
+    ao_strength: bpy.props.FloatProperty(name="AO strength", min=0.0, max=100.0, default=1.0)
 
     @classmethod
     def poll(cls, context):
@@ -128,10 +138,10 @@ class GANART_OT_generate(bpy.types.Operator):
     def _prepare(self, context):
         seed = self.seed_text if self.seed_text.strip() else self.seed
         return prepare(context, self.model, seed, self.width, self.height, self.tileable, self.variation,
-                       self.variations, self.destination, self.storage)
+                       self.variations, self.destination, self.storage, maps=properties.map_options(self))
 
     def _finish(self, context, result, request, plan):
-        blender_output.deliver(result, plan, self.storage)
+        blender_output.deliver(result, plan, self.storage, options=request.maps)
         text = summary(result, request, time.perf_counter() - self._started)
         if hasattr(context.scene, "ganart"):
             context.scene.ganart.last_result = text
@@ -154,7 +164,7 @@ class GANART_OT_generate(bpy.types.Operator):
         settings = getattr(context.scene, "ganart", None)
         if settings is None:
             return
-        for name in OPTION_NAMES:
+        for name in OPTION_NAMES + properties.MAP_OPTION_NAMES:
             if not self.properties.is_property_set(name):
                 setattr(self, name, getattr(settings, name))
         if not (self.properties.is_property_set("seed") or self.properties.is_property_set("seed_text")):

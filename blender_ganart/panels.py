@@ -83,6 +83,31 @@ def _chosen_entry(context, model_id: str):
     return None
 
 
+class _MapsPanel:
+    """The "Maps" sub-panel: which maps go into the material, and how strong."""
+
+    bl_region_type = "UI"
+    bl_category = "GAN Art"
+    bl_label = "Maps"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    ROWS = (("map_color", None), ("map_normal", "normal_strength"), ("map_roughness", "roughness_strength"),
+            ("map_height", "height_strength"), ("map_ao", "ao_strength"))
+
+    def draw(self, context):
+        settings = context.scene.ganart
+        col = self.layout.column(align=True)
+        for toggle, strength in self.ROWS:
+            row = col.row(align=True)
+            row.prop(settings, toggle)
+            if strength is not None:
+                sub = row.row(align=True)
+                sub.active = getattr(settings, toggle)
+                sub.prop(settings, strength)
+        if settings.map_normal or settings.map_roughness or settings.map_height or settings.map_ao:
+            self.layout.label(text="Derived from the colour (periodic filters)", icon="INFO")
+
+
 class VIEW3D_PT_ganart(_GanArtPanel, bpy.types.Panel):
     bl_space_type = "VIEW_3D"
     bl_idname = "VIEW3D_PT_ganart"
@@ -98,4 +123,16 @@ class NODE_PT_ganart(_GanArtPanel, bpy.types.Panel):
         return space is not None and getattr(space, "tree_type", "") == "ShaderNodeTree"
 
 
-classes = (VIEW3D_PT_ganart, NODE_PT_ganart)
+class VIEW3D_PT_ganart_maps(_MapsPanel, bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_idname = "VIEW3D_PT_ganart_maps"
+    bl_parent_id = "VIEW3D_PT_ganart"
+
+
+class NODE_PT_ganart_maps(_MapsPanel, bpy.types.Panel):
+    bl_space_type = "NODE_EDITOR"
+    bl_idname = "NODE_PT_ganart_maps"
+    bl_parent_id = "NODE_PT_ganart"
+
+
+classes = (VIEW3D_PT_ganart, NODE_PT_ganart, VIEW3D_PT_ganart_maps, NODE_PT_ganart_maps)

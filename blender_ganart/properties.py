@@ -103,12 +103,44 @@ class GANART_PG_settings(bpy.types.PropertyGroup):
         ),
     )
     last_result: bpy.props.StringProperty(name="Last result", options={"SKIP_SAVE"})
+    # The Maps panel; the same names are options of the Generate operator (MAP_OPTION_NAMES).
+    map_color: bpy.props.BoolProperty(name="Colour", default=True,
+                                      description="Link the colour to Base Color (it is always generated: "
+                                                  "the other maps come from it)")
+    map_normal: bpy.props.BoolProperty(name="Normal", description="A normal map (OpenGL) through a Normal "
+                                                                  "Map node into Normal")
+    map_roughness: bpy.props.BoolProperty(name="Roughness", description="A roughness estimate into Roughness")
+    map_height: bpy.props.BoolProperty(name="Height", description="A height map through a Displacement node "
+                                                                  "into the Material Output")
+    map_ao: bpy.props.BoolProperty(name="AO", description="Ambient occlusion multiplied into the colour")
+    normal_strength: bpy.props.FloatProperty(name="Strength", min=0.0, max=100.0, soft_max=10.0, default=2.0,
+                                             description="Slope of the normals (bakes into the map)")
+    roughness_strength: bpy.props.FloatProperty(name="Strength", min=0.0, max=100.0, soft_max=3.0, default=1.0,
+                                                description="How far roughness moves from 0.6")
+    height_strength: bpy.props.FloatProperty(name="Scale", min=0.0, max=100.0, soft_max=1.0, default=0.02,
+                                             description="The Displacement node's Scale (scene units)")
+    ao_strength: bpy.props.FloatProperty(name="Strength", min=0.0, max=100.0, soft_max=3.0, default=1.0,
+                                         description="How much occlusion darkens")
 
     def pixel_size(self) -> tuple[int, int]:
         if self.size == "CUSTOM":
             return self.width, self.height
         side = int(self.size)
         return side, side
+
+
+MAP_OPTION_NAMES = ("map_color", "map_normal", "map_roughness", "map_height", "map_ao", "normal_strength",
+                    "roughness_strength", "height_strength", "ao_strength")
+
+
+def map_options(source):
+    """The Maps settings of the panel or the operator (same property names) as MapOptions."""
+    from .map_options import MapOptions
+
+    return MapOptions(color=source.map_color, normal=source.map_normal, roughness=source.map_roughness,
+                      height=source.map_height, ao=source.map_ao, normal_strength=source.normal_strength,
+                      roughness_strength=source.roughness_strength, height_strength=source.height_strength,
+                      ao_strength=source.ao_strength)
 
 
 classes = (GANART_PG_settings,)

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/demo_scene.py [--out out/main_job] [--resolution 960 540] [--samples 32]
 
 Headless, with the `bpy` module: for each bundled model (up to MAX_MODELS) a sphere and a rounded cube
-get materials generated from two seeds through the add-on's Python API (`blender_ganart.api`),
+get full materials (colour, and normal, roughness, height and AO maps derived from it: MAPS) generated
+from two seeds through the add-on's Python API (`blender_ganart.api`), under a low, grazing sun,
 the ground gets a third seed repeated six times over its surface (the texture is tileable, so
 no seam shows), and a label under each pair names the model and seeds. The scene is saved as a
 .blend with the textures packed inside, rendered with Cycles on the CPU to a PNG, and the
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_MODELS = 6
 GROUND_REPEATS = 6
 SPACING = 3.4  # metres between the model columns
+MAPS = ("normal", "roughness", "height", "ao")  # every derived map, wired into each material
+SUN_ELEVATION = 18  # degrees above the horizon: grazing, so the normal maps' relief shows
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,10 @@ def add_camera_and_lights(bpy, columns: int):
     bpy.context.scene.camera = camera
 
     sun_data = bpy.data.lights.new("Sun", "SUN")
-    sun_data.energy, sun_data.angle = 3.0, math.radians(8)
+    # 3 W/m² at 40° elevation before; the low sun gets twice that, so the ground is as bright
+    sun_data.energy, sun_data.angle = 6.0, math.radians(8)
     sun = link(bpy, bpy.data.objects.new("Sun", sun_data))
-    sun.rotation_euler = (math.radians(50), math.radians(10), math.radians(35))
+    sun.rotation_euler = (math.radians(90 - SUN_ELEVATION), 0, math.radians(35))
 
     fill_data = bpy.data.lights.new("Fill", "AREA")
     fill_data.energy, fill_data.size = 400.0, 6.0
@@ -169,7 +173,7 @@ def build_scene(bpy, api, models, texture_size: int) -> list[Placed]:
         for obj, seed, size in ((sphere, seeds[0], (2 * texture_size, texture_size)),
                                 (cube, seeds[1], (texture_size, texture_size))):
             api.generate(obj, model=str(entry.path), seed=seed, width=size[0], height=size[1],
-                         tileable=True, pack=True)
+                         tileable=True, pack=True, maps=MAPS)
             placed.append(Placed(obj.name, entry.name, seed, size))
         add_label(bpy, f"{entry.name}\nseeds {seeds[0]}, {seeds[1]}", (x, -1.35, 0.01))
 
@@ -178,7 +182,7 @@ def build_scene(bpy, api, models, texture_size: int) -> list[Placed]:
     # The floor takes the model made for floors when there is one (the "Ground" model).
     floor_model = next((entry for entry in models if entry.name.lower() == "ground"), models[0])
     api.generate(ground, model=str(floor_model.path), seed=ground_seed, width=texture_size, height=texture_size,
-                 tileable=True, pack=True)
+                 tileable=True, pack=True, maps=MAPS)
     placed.append(Placed(ground.name, floor_model.name, ground_seed, (texture_size, texture_size)))
     add_camera_and_lights(bpy, columns)
     return placed

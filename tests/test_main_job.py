@@ -82,6 +82,7 @@ def test_demo_renders_saves_and_builds(addon_copy, tmp_path):
     assert scene["engine"] == "CYCLES"
     objects = scene["objects"]
     assert set(objects) == {"Alpha sphere", "Alpha cube", "Beta sphere", "Beta cube", "Ground"}
-    assert objects["Alpha sphere"] == [["Alpha 100", [64, 32], True]]
-    assert objects["Beta cube"] == [["Beta 201", [32, 32], True]]
+    maps = ("", " AO", " Roughness", " Normal", " Height")  # full materials: the colour and its derived maps
+    assert objects["Alpha sphere"] == [[f"Alpha 100{suffix}", [64, 32], True] for suffix in maps]
+    assert objects["Beta cube"] == [[f"Beta 201{suffix}", [32, 32], True] for suffix in maps]
     assert all(images and all(packed for _, _, packed in images) for images in objects.values())
