@@ -1,6 +1,23 @@
 """Helpers the bpy-module tests share: pressing Generate and what a failure must leave unchanged."""
 
+from pathlib import Path
+
 import bpy
+
+
+def write_small_model(folder: Path) -> Path:
+    """A small real model file ("Pebbles") for the bpy tests; a plain function, not a fixture:
+    importing one test module's fixtures into another made the bpy module hang at exit."""
+    import torch
+
+    from blender_ganart.model_file import ModelCard, save_model
+    from blender_ganart.network import Generator, GeneratorConfig
+
+    torch.manual_seed(7)
+    generator = Generator(GeneratorConfig(widths=(32, 16, 8), extra_convs=(0, 0, 0))).eval()
+    path = folder / "pebbles.ganart.pt"
+    save_model(path, generator, ModelCard(name="Pebbles", description="test", data_license="CC0"))
+    return path
 
 
 def generate(size: int, **options):

@@ -9,10 +9,9 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import blender_ganart  # noqa: E402
-from bpy_support import file_state, generate  # noqa: E402
+from bpy_support import file_state, generate, write_small_model  # noqa: E402
 from blender_ganart import api, image_io, model_catalog  # noqa: E402
-from blender_ganart.model_file import ModelCard, load_model, save_model  # noqa: E402
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart.model_file import load_model  # noqa: E402
 from blender_ganart.synthesis import synthesize  # noqa: E402
 
 SIZE = 64
@@ -20,13 +19,7 @@ SIZE = 64
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    import torch
-
-    torch.manual_seed(7)
-    generator = Generator(GeneratorConfig(widths=(32, 16, 8), extra_convs=(0, 0, 0))).eval()
-    path = tmp_path_factory.mktemp("models") / "pebbles.ganart.pt"
-    save_model(path, generator, ModelCard(name="Pebbles", description="test", data_license="CC0"))
-    return path
+    return write_small_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture()

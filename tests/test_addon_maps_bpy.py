@@ -9,12 +9,11 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from bpy_support import file_state, generate  # noqa: E402
+from bpy_support import file_state, generate, write_small_model  # noqa: E402
 from blender_ganart import api, image_io, model_catalog  # noqa: E402
 from blender_ganart.derived_maps import MapOptions, decode_normals, derive_maps  # noqa: E402
 from blender_ganart.errors import SynthesisOptionsError  # noqa: E402
-from blender_ganart.model_file import ModelCard, load_model, save_model  # noqa: E402
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart.model_file import load_model  # noqa: E402
 from blender_ganart.synthesis import synthesize  # noqa: E402
 
 SIZE = 64
@@ -22,17 +21,9 @@ ALL_MAPS = dict(map_normal=True, map_roughness=True, map_height=True, map_ao=Tru
 EIGHT_BIT = 0.5 / 255 + 1e-6
 
 
-# Fixtures of their own: importing test_addon_bpy's instead makes the bpy module hang at exit
-# after the tests pass (measured: pytest never returns), so they are repeated here.
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    import torch
-
-    torch.manual_seed(7)
-    generator = Generator(GeneratorConfig(widths=(32, 16, 8), extra_convs=(0, 0, 0))).eval()
-    path = tmp_path_factory.mktemp("models") / "pebbles.ganart.pt"
-    save_model(path, generator, ModelCard(name="Pebbles", description="test", data_license="CC0"))
-    return path
+    return write_small_model(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture()
