@@ -105,7 +105,7 @@ def contact_sheet(model, images) -> Image.Image:
     for seed in range(4):
         sheet.paste(to_image(synthesize(model, seed, TILE, TILE, tileable=False)), (seed * TILE, top + LABEL))
     top += LABEL + TILE
-    draw.text((4, top + 3), f"seed 1 tileable, tiled 2x2 (1:1)", fill="black")
+    draw.text((4, top + 3), "seed 1 tileable, tiled 2x2 (1:1)", fill="black")
     draw.text((2 * TILE + 4, top + 3), "seed 2 at 1024 px, shown at 1:2", fill="black")
     tiled = np.tile(synthesize(model, 1, TILE, TILE, tileable=True), (2, 2, 1))
     sheet.paste(to_image(tiled), (0, top + LABEL))

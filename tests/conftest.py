@@ -59,3 +59,23 @@ def small_model_file(tmp_path, small_generator):
     path = tmp_path / "small.ganart.pt"
     save_model(path, small_generator, ModelCard(name="Small test model", native_size=32))
     return path
+
+
+@pytest.fixture()
+def blender_env(tmp_path, small_generator):
+    """For tests that start Debian's Blender: a user scripts folder with the add-on linked in, and
+    a models folder with one model; the environment to start Blender with, and the model's path."""
+    import os
+
+    from blender_ganart.model_file import ModelCard, save_model
+
+    addons = tmp_path / "scripts" / "addons"
+    addons.mkdir(parents=True)
+    (addons / "blender_ganart").symlink_to(ROOT / "blender_ganart")
+    models = tmp_path / "models"
+    models.mkdir()
+    model = models / "pebbles.ganart.pt"
+    save_model(model, small_generator, ModelCard(name="Pebbles", description="Test model", data_license="CC0"))
+    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), BLENDER_USER_CONFIG=str(tmp_path / "config"))
+    env.pop("PYTHONPATH", None)
+    return env, model

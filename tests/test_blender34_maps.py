@@ -9,7 +9,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from test_blender_window import blender_env  # noqa: F401 (the add-on linked in, a models folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,23 +24,6 @@ pytestmark = pytest.mark.skipif(shutil.which("blender") is None or shutil.which(
                                 reason="needs Debian's blender and xvfb-run (scripts/setup.sh installs them as root)")
 
 
-@pytest.fixture()
-def blender_env(tmp_path, small_generator):
-    """A user scripts folder with the add-on linked in, and a models folder with one model."""
-    from blender_ganart.model_file import ModelCard, save_model
-
-    addons = tmp_path / "scripts" / "addons"
-    addons.mkdir(parents=True)
-    (addons / "blender_ganart").symlink_to(ROOT / "blender_ganart")
-    models = tmp_path / "models"
-    models.mkdir()
-    model = models / "pebbles.ganart.pt"
-    save_model(model, small_generator, ModelCard(name="Pebbles", description="Test model", data_license="CC0"))
-    env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), BLENDER_USER_CONFIG=str(tmp_path / "config"))
-    env.pop("PYTHONPATH", None)
-    return env, model
-
-
 def _run(command, env, cwd, timeout=240):
     out = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     return out.returncode, out.stdout + out.stderr
