@@ -230,8 +230,8 @@ def check_versions(root: Path, package_dir: Path, manifest: dict) -> str:
 def check_bundled_models(package_dir: Path) -> list[Path]:
     """Each model must load with the add-on's loader, so a broken file never reaches users."""
     try:
-        from blender_ganart.errors import ModelFileError
-        from blender_ganart.model_file import load_model
+        from blender_ganart.core.errors import ModelFileError
+        from blender_ganart.core.model_file import load_model
     except ImportError as exc:
         raise BundledModelError(
             f"Checking the bundled models needs the add-on's loader and PyTorch ({exc}); run build.py "

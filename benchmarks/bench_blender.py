@@ -24,10 +24,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import blender_ganart  # noqa: E402
-from blender_ganart import image_io, model_catalog  # noqa: E402
-from blender_ganart.model_file import ModelCard, save_model  # noqa: E402
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart import image_io  # noqa: E402
+from blender_ganart.core import model_catalog  # noqa: E402
+from blender_ganart.core.model_file import ModelCard, save_model  # noqa: E402
+from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 
 def timed(function, repeats):

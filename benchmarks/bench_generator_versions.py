@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 VERSIONS = {
     "0.2 (bilinear + noise)": GeneratorConfig(),

@@ -25,9 +25,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.bench_synthesis import seconds  # noqa: E402
-from blender_ganart.architecture import flops_per_output_pixel  # noqa: E402
-from blender_ganart.model_reader import read_model  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.architecture import flops_per_output_pixel  # noqa: E402
+from blender_ganart.core.model_reader import read_model  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
 
@@ -36,8 +36,8 @@ import resource, sys, time
 if {runtime!r} == "numpy":
     sys.modules["torch"] = None  # as in a Blender without PyTorch
 sys.path.insert(0, {root!r})
-from blender_ganart.model_reader import read_model
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.model_reader import read_model
+from blender_ganart.core.synthesis import synthesize
 model = read_model({model!r})
 synthesize(model, 1, 256, 256, runtime={runtime!r})
 start = time.perf_counter()

@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from blender_ganart.devices import resolve_device  # noqa: E402
-from blender_ganart.model_file import load_model  # noqa: E402
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.devices import resolve_device  # noqa: E402
+from blender_ganart.core.model_file import load_model  # noqa: E402
+from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 
 def default_model(path: str | None):
@@ -64,7 +64,7 @@ import resource, sys, time
 sys.path.insert(0, {root!r})
 sys.argv = ["x"]
 from benchmarks.bench_synthesis import default_model
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.synthesis import synthesize
 generator, _ = default_model({model!r})
 synthesize(generator, 1, 256, 256, device={device!r})
 start = time.perf_counter()

@@ -14,7 +14,9 @@ import atexit
 
 import bpy
 
-from . import jobs, model_catalog, operators, panels, preferences, properties
+from . import operators, panels, preferences, properties
+
+from .core import jobs, model_catalog
 
 _MODULES = (preferences, properties, operators, panels)
 

@@ -19,8 +19,10 @@ import os
 
 import bpy
 
-from . import blender_output, jobs, model_catalog, operators, preferences
-from .model_catalog import ModelEntry
+from . import blender_output, operators, preferences
+
+from .core import jobs, model_catalog
+from .core.model_catalog import ModelEntry
 
 __all__ = ["ModelEntry", "list_models", "generate"]
 
@@ -52,7 +54,7 @@ def generate(target=None, *, model: str | os.PathLike | None = None, seed: int |
     again with the same model file and seed replaces that image (its nodes show the new one)
     instead of adding another. An image of yours with the same name is never touched.
     """
-    from .map_options import MapOptions
+    from .core.map_options import MapOptions
 
     options = MapOptions.from_spec(maps)
     storage = "PACK" if pack and save_path is None else "SAVE"

@@ -16,8 +16,8 @@ from pathlib import Path
 import bpy
 
 from . import image_io, node_wiring
-from .generation import GenerationResult
-from .writable import unwritable_reason
+from .core.generation import GenerationResult
+from .core.writable import unwritable_reason
 
 MAX_NAME = 63  # Blender's ID name limit, in bytes
 SOURCE_KEY = "ganart_source"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import bpy
 
-from .errors import GanArtError
+from .core.errors import GanArtError
 
 BASE_COLOR = "Base Color"
 MAP_KEY = "ganart_map"  # custom property on the helper nodes we add (Normal Map, Displacement, Mix)

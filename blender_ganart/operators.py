@@ -7,9 +7,11 @@ import time
 
 import bpy
 
-from . import blender_output, generation, jobs, model_catalog, node_wiring, preferences, properties
-from .errors import Cancelled, GanArtError
-from .seeds import SEED_MAX, user_seed
+from . import blender_output, node_wiring, preferences, properties
+
+from .core import generation, jobs, model_catalog
+from .core.errors import Cancelled, GanArtError
+from .core.seeds import SEED_MAX, user_seed
 
 OPTION_NAMES = ("tileable", "variation", "variations", "destination", "storage")
 TIMER_STEP = 0.1  # seconds between progress checks; short enough for a snappy Cancel

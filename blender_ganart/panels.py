@@ -2,7 +2,9 @@
 
 import bpy
 
-from . import jobs, model_catalog, preferences, properties
+from . import preferences, properties
+
+from .core import jobs, model_catalog
 
 
 class _GanArtPanel:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import bpy
 
-from . import dependencies
-from .errors import GanArtError
+from .core import dependencies
+from .core.errors import GanArtError
 
 # Legacy add-on: "blender_ganart"; extension: "bl_ext.<repo>.blender_ganart". Preferences are keyed by it.
 ADDON_ID = __package__

@@ -8,7 +8,9 @@ import zlib
 
 import bpy
 
-from . import model_catalog, preferences
+from . import preferences
+
+from .core import model_catalog
 
 SIZE_PRESETS = ("512", "1024", "2048", "4096")
 FILE_CHOICE = "FILE"
@@ -135,7 +137,7 @@ MAP_OPTION_NAMES = ("map_color", "map_normal", "map_roughness", "map_height", "m
 
 def map_options(source):
     """The Maps settings of the panel or the operator (same property names) as MapOptions."""
-    from .map_options import MapOptions
+    from .core.map_options import MapOptions
 
     return MapOptions(color=source.map_color, normal=source.map_normal, roughness=source.map_roughness,
                       height=source.map_height, ao=source.map_ao, normal_strength=source.normal_strength,

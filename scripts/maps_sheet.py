@@ -33,9 +33,9 @@ def lit(color, normal_encoded):
 def sheet(model_path: Path, size: int, seed: int):
     from PIL import Image, ImageDraw
 
-    from blender_ganart.derived_maps import derive_maps
-    from blender_ganart.model_file import load_model
-    from blender_ganart.synthesis import synthesize
+    from blender_ganart.core.derived_maps import derive_maps
+    from blender_ganart.core.model_file import load_model
+    from blender_ganart.core.synthesis import synthesize
 
     model = load_model(model_path)
     color = synthesize(model, seed, size, size)
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "models")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from blender_ganart.model_catalog import BUNDLED_DIR, model_files
+    from blender_ganart.core.model_catalog import BUNDLED_DIR, model_files
 
     args.out.mkdir(parents=True, exist_ok=True)
     for path in model_files(BUNDLED_DIR):

@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
-from blender_ganart.model_file import MODEL_SUFFIX, load_model  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.model_file import MODEL_SUFFIX, load_model  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 from trainer.data import CropSampler, ImageSet, load_image_folder  # noqa: E402
 from trainer.quality import texture_quality  # noqa: E402
 

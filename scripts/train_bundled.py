@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from blender_ganart.model_file import MODEL_SUFFIX, load_model, save_model  # noqa: E402
+from blender_ganart.core.model_file import MODEL_SUFFIX, load_model, save_model  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
 

@@ -10,8 +10,8 @@ def write_small_model(folder: Path) -> Path:
     importing one test module's fixtures into another made the bpy module hang at exit."""
     import torch
 
-    from blender_ganart.model_file import ModelCard, save_model
-    from blender_ganart.network import Generator, GeneratorConfig
+    from blender_ganart.core.model_file import ModelCard, save_model
+    from blender_ganart.core.network import Generator, GeneratorConfig
 
     torch.manual_seed(7)
     generator = Generator(GeneratorConfig(widths=(32, 16, 8), extra_convs=(0, 0, 0))).eval()

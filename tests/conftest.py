@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 @pytest.fixture(scope="session")
 def small_config():
-    from blender_ganart.network import GeneratorConfig
+    from blender_ganart.core.network import GeneratorConfig
 
     # Three levels (4 px per latent cell) keep tests fast while exercising every code path.
     return GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 16, 8), extra_convs=(1, 1, 0))
@@ -36,7 +36,7 @@ def with_active_noise(generator):
 def small_generator(small_config):
     import torch
 
-    from blender_ganart.network import Generator
+    from blender_ganart.core.network import Generator
 
     torch.manual_seed(1234)
     return with_active_noise(Generator(small_config)).eval()
@@ -46,7 +46,7 @@ def small_generator(small_config):
 def default_generator():
     import torch
 
-    from blender_ganart.network import Generator, GeneratorConfig
+    from blender_ganart.core.network import Generator, GeneratorConfig
 
     torch.manual_seed(99)
     return with_active_noise(Generator(GeneratorConfig())).eval()
@@ -54,7 +54,7 @@ def default_generator():
 
 @pytest.fixture()
 def small_model_file(tmp_path, small_generator):
-    from blender_ganart.model_file import ModelCard, save_model
+    from blender_ganart.core.model_file import ModelCard, save_model
 
     path = tmp_path / "small.ganart.pt"
     save_model(path, small_generator, ModelCard(name="Small test model", native_size=32))
@@ -67,7 +67,7 @@ def blender_env(tmp_path, small_generator):
     a models folder with one model; the environment to start Blender with, and the model's path."""
     import os
 
-    from blender_ganart.model_file import ModelCard, save_model
+    from blender_ganart.core.model_file import ModelCard, save_model
 
     addons = tmp_path / "scripts" / "addons"
     addons.mkdir(parents=True)

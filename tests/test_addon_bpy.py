@@ -10,9 +10,10 @@ bpy = pytest.importorskip("bpy")
 
 import blender_ganart  # noqa: E402
 from bpy_support import file_state, generate, write_small_model  # noqa: E402
-from blender_ganart import api, image_io, model_catalog  # noqa: E402
-from blender_ganart.model_file import load_model  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart import api, image_io  # noqa: E402
+from blender_ganart.core import model_catalog  # noqa: E402
+from blender_ganart.core.model_file import load_model  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 SIZE = 64
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_ganart import dependencies, generation, jobs, model_catalog
-from blender_ganart.errors import Cancelled, ModelFileError, SynthesisOptionsError
-from blender_ganart.model_file import ModelCard, load_model, save_model
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core import dependencies, generation, jobs, model_catalog
+from blender_ganart.core.errors import Cancelled, ModelFileError, SynthesisOptionsError
+from blender_ganart.core.model_file import ModelCard, load_model, save_model
+from blender_ganart.core.synthesis import synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,7 +166,7 @@ def test_missing_torch_gives_install_instructions_in_a_python_without_it(tmp_pat
         pytest.skip("needs the system Python 3.11 (Debian's Blender runs on it)")
     script = (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
-        "from blender_ganart import dependencies, model_catalog\n"
+        "from blender_ganart.core import dependencies, model_catalog\n"
         "try:\n    dependencies.require_torch()\n"
         "except dependencies.TorchMissingError as exc:\n    print('MISSING', exc)\n"
         "for e in model_catalog.list_models(None, model_catalog.ModelCache(), sys.argv[2]):\n"

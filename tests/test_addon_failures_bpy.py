@@ -8,13 +8,14 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from bpy_support import file_state, generate  # noqa: E402
-from blender_ganart import api, blender_output, image_io, jobs, model_catalog  # noqa: E402
-from blender_ganart.errors import SynthesisOptionsError  # noqa: E402
-from blender_ganart.model_file import ModelCard, load_model, save_model  # noqa: E402
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart import api, blender_output, image_io  # noqa: E402
+from blender_ganart.core import jobs, model_catalog  # noqa: E402
+from blender_ganart.core.errors import SynthesisOptionsError  # noqa: E402
+from blender_ganart.core.model_file import ModelCard, load_model, save_model  # noqa: E402
+from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
 from blender_ganart.node_wiring import TargetError  # noqa: E402
-from blender_ganart.seeds import SEED_MAX, parse_seed  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.seeds import SEED_MAX, parse_seed  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 SIZE = 32
 
@@ -78,7 +79,8 @@ def test_unusable_save_paths_are_refused_before_generating(plane, models, tmp_pa
 
 def test_a_save_that_fails_during_delivery_removes_what_it_made(plane, models):
     """The check passed but the PNG still cannot be written (the disk changed in between)."""
-    from blender_ganart import generation, node_wiring
+    from blender_ganart import node_wiring
+    from blender_ganart.core import generation
 
     result = generation.compute(generation.GenerationRequest(models[0], 3, SIZE, SIZE, count=2), load_model)
     plan = node_wiring.plan_target(plane)

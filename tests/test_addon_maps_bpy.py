@@ -10,11 +10,12 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from bpy_support import file_state, generate, write_small_model  # noqa: E402
-from blender_ganart import api, image_io, model_catalog  # noqa: E402
-from blender_ganart.derived_maps import MapOptions, decode_normals, derive_maps  # noqa: E402
-from blender_ganart.errors import SynthesisOptionsError  # noqa: E402
-from blender_ganart.model_file import load_model  # noqa: E402
-from blender_ganart.synthesis import synthesize  # noqa: E402
+from blender_ganart import api, image_io  # noqa: E402
+from blender_ganart.core import model_catalog  # noqa: E402
+from blender_ganart.core.derived_maps import MapOptions, decode_normals, derive_maps  # noqa: E402
+from blender_ganart.core.errors import SynthesisOptionsError  # noqa: E402
+from blender_ganart.core.model_file import load_model  # noqa: E402
+from blender_ganart.core.synthesis import synthesize  # noqa: E402
 
 SIZE = 64
 ALL_MAPS = dict(map_normal=True, map_roughness=True, map_height=True, map_ao=True)

@@ -49,7 +49,7 @@ def _window_session(config: dict, env: dict, tmp_path: Path) -> dict:
 
 def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     env, model = blender_env
-    from blender_ganart import model_catalog
+    from blender_ganart.core import model_catalog
 
     bundled = model_catalog.model_files(model_catalog.BUNDLED_DIR)
     model_id = f"bundled:{bundled[0].name}" if bundled else f"user:{model.name}"  # a real model looks best
@@ -71,7 +71,7 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
 
 def test_window_built_zip_generates_without_pytorch(tmp_path, small_generator):
     """The first minute of a new user: install the zip, press Generate; nothing else installed."""
-    from blender_ganart.model_file import ModelCard, save_model
+    from blender_ganart.core.model_file import ModelCard, save_model
 
     dist = tmp_path / "dist"
     done = subprocess.run([sys.executable, str(ROOT / "build.py"), "--out", str(dist)], capture_output=True,

@@ -32,7 +32,7 @@ MARK = "GANART_TEST_RESULT "
 @pytest.fixture()
 def source(tmp_path, small_generator):
     """A copy of the add-on's sources with one tiny model and its note, as the build sees them."""
-    from blender_ganart.model_file import ModelCard, save_model
+    from blender_ganart.core.model_file import ModelCard, save_model
 
     tree = tmp_path / "src"
     shutil.copytree(ROOT / build.PACKAGE, tree / build.PACKAGE,

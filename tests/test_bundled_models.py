@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from blender_ganart.model_catalog import BUNDLED_DIR, list_models, resolve_model
-from blender_ganart.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model
-from blender_ganart.network import Generator, GeneratorConfig
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.model_catalog import BUNDLED_DIR, list_models, resolve_model
+from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model
+from blender_ganart.core.network import Generator, GeneratorConfig
+from blender_ganart.core.synthesis import synthesize
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))

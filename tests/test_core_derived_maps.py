@@ -1,4 +1,4 @@
-"""Derived maps (blender_ganart/derived_maps.py): NumPy only, no Blender, no torch needed.
+"""Derived maps (blender_ganart/core/derived_maps.py): NumPy only, no Blender, no torch needed.
 
 Each test names the bug it guards: a filter that does not wrap (seams in tileable maps), a sign
 or axis mix-up in the normals (DirectX-style −Y, transposed axes), normals that are not unit
@@ -8,9 +8,9 @@ length, and a border ridge on non-tileable textures.
 import numpy as np
 import pytest
 
-from blender_ganart.derived_maps import (MAP_NAMES, MapOptions, decode_normals, derive_maps,
+from blender_ganart.core.derived_maps import (MAP_NAMES, MapOptions, decode_normals, derive_maps,
                                          normal_from_height)
-from blender_ganart.errors import SynthesisOptionsError
+from blender_ganart.core.errors import SynthesisOptionsError
 
 
 def _periodic_texture(size=96, seed=0):

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart import generation, model_catalog
-from blender_ganart.errors import ModelFileError, SynthesisOptionsError
-from blender_ganart.model_file import ModelCard, load_model, save_model
-from blender_ganart.network import Generator, GeneratorConfig
-from blender_ganart.seeds import parse_seed
-from blender_ganart.synthesis import SynthesisOptions
+from blender_ganart.core import generation, model_catalog
+from blender_ganart.core.errors import ModelFileError, SynthesisOptionsError
+from blender_ganart.core.model_file import ModelCard, load_model, save_model
+from blender_ganart.core.network import Generator, GeneratorConfig
+from blender_ganart.core.seeds import parse_seed
+from blender_ganart.core.synthesis import SynthesisOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,8 +99,8 @@ def test_a_bare_pickle_is_refused_before_torch_reads_it(tmp_path):
 
 _PEAK_SCRIPT = """
 import resource, sys
-from blender_ganart.model_file import load_model
-from blender_ganart.errors import ModelFileError
+from blender_ganart.core.model_file import load_model
+from blender_ganart.core.errors import ModelFileError
 load_model(sys.argv[1])  # a good file: torch and a model, the baseline
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for path in sys.argv[2:]:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart.errors import ModelFileError
-from blender_ganart.model_file import FORMAT_NAME, ModelCard, load_model, save_model
-from blender_ganart.network import Generator, GeneratorConfig
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.errors import ModelFileError
+from blender_ganart.core.model_file import FORMAT_NAME, ModelCard, load_model, save_model
+from blender_ganart.core.network import Generator, GeneratorConfig
+from blender_ganart.core.synthesis import synthesize
 
 
 def _payload(path):

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart.counter_rng import hashed_bits, normal_noise, uniform_noise
-from blender_ganart.latent import PixelNoise, latent_field
-from blender_ganart.network import LEGACY_OPTIONS, Generator, GeneratorConfig, upsample2
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.counter_rng import hashed_bits, normal_noise, uniform_noise
+from blender_ganart.core.latent import PixelNoise, latent_field
+from blender_ganart.core.network import LEGACY_OPTIONS, Generator, GeneratorConfig, upsample2
+from blender_ganart.core.synthesis import synthesize
 
 
 def _splitmix_reference(key: int, row: int, col: int) -> int:

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart import architecture, numpy_runtime
-from blender_ganart.errors import Cancelled, SynthesisOptionsError
-from blender_ganart.latent import PixelNoise, latent_field
-from blender_ganart.model_file import ModelCard, load_model, save_model
-from blender_ganart.model_reader import read_model
-from blender_ganart.network import Generator, GeneratorConfig
-from blender_ganart.runtime import choose_runtime
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core import architecture, numpy_runtime
+from blender_ganart.core.errors import Cancelled, SynthesisOptionsError
+from blender_ganart.core.latent import PixelNoise, latent_field
+from blender_ganart.core.model_file import ModelCard, load_model, save_model
+from blender_ganart.core.model_reader import read_model
+from blender_ganart.core.network import Generator, GeneratorConfig
+from blender_ganart.core.runtime import choose_runtime
+from blender_ganart.core.synthesis import synthesize
 
 from conftest import with_active_noise
 
@@ -107,9 +107,9 @@ import sys, time
 sys.modules["torch"] = None  # `import torch` raises ImportError, as in a stock Blender
 sys.path.insert(0, sys.argv[1])
 import numpy as np
-from blender_ganart import runtime
-from blender_ganart.model_reader import read_model
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core import runtime
+from blender_ganart.core.model_reader import read_model
+from blender_ganart.core.synthesis import synthesize
 chosen = runtime.choose_runtime("auto")
 assert chosen.name == "numpy" and "PyTorch not found" in chosen.note, chosen
 try:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart.devices import module_on, resolve_device
-from blender_ganart.errors import SynthesisOptionsError
-from blender_ganart.latent import latent_field
-from blender_ganart.seeds import SEED_MAX, mix, parse_seed
+from blender_ganart.core.devices import module_on, resolve_device
+from blender_ganart.core.errors import SynthesisOptionsError
+from blender_ganart.core.latent import latent_field
+from blender_ganart.core.seeds import SEED_MAX, mix, parse_seed
 
 
 def test_integer_seeds_are_kept_and_checked():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart.errors import Cancelled, SynthesisOptionsError
-from blender_ganart.latent import PixelNoise, latent_field
-from blender_ganart.render import periodic_resize, render
-from blender_ganart.synthesis import MAX_SIZE, MIN_SIZE, synthesize
+from blender_ganart.core.errors import Cancelled, SynthesisOptionsError
+from blender_ganart.core.latent import PixelNoise, latent_field
+from blender_ganart.core.render import periodic_resize, render
+from blender_ganart.core.synthesis import MAX_SIZE, MIN_SIZE, synthesize
 from helpers import ROOT
 
 CPU = torch.device("cpu")
@@ -126,8 +126,8 @@ def test_variation_and_truncation(small_generator):
 _CHILD = """
 import hashlib, sys, torch
 sys.path.insert(0, {root!r})
-from blender_ganart.network import Generator, GeneratorConfig
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.network import Generator, GeneratorConfig
+from blender_ganart.core.synthesis import synthesize
 torch.manual_seed(7)
 g = Generator(GeneratorConfig(widths=(16, 8, 8), extra_convs=(0, 0, 0))).eval()
 print(hashlib.sha256(synthesize(g, {seed!r}, 80, 48).tobytes()).hexdigest())

@@ -22,10 +22,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from blender_ganart.errors import ModelFileError, SynthesisOptionsError  # noqa: E402
-from blender_ganart.model_file import ModelCard, load_model, save_model  # noqa: E402
-from blender_ganart.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.synthesis import SynthesisOptions, synthesize  # noqa: E402
+from blender_ganart.core.errors import ModelFileError, SynthesisOptionsError  # noqa: E402
+from blender_ganart.core.model_file import ModelCard, load_model, save_model  # noqa: E402
+from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 EXAMPLES = int(os.environ.get("GANART_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(max_examples=EXAMPLES or 60, derandomize=not EXAMPLES, deadline=None, database=None,

@@ -26,8 +26,8 @@ DEMO = ROOT / "scripts" / "demo_scene.py"
 def addon_copy(tmp_path, small_config):
     import torch
 
-    from blender_ganart.model_file import ModelCard, save_model
-    from blender_ganart.network import Generator
+    from blender_ganart.core.model_file import ModelCard, save_model
+    from blender_ganart.core.network import Generator
 
     tree = tmp_path / "src"
     shutil.copytree(ROOT / "blender_ganart", tree / "blender_ganart",

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart.latent import latent_field
-from blender_ganart.network import Generator
+from blender_ganart.core.latent import latent_field
+from blender_ganart.core.network import Generator
 from trainer_support import tiny_config
 from trainer import augment as aug
 from trainer import losses
@@ -200,7 +200,7 @@ def test_pixel_norm_only_generator_is_still_available(tmp_path):
 
 def test_sample_seeds_are_the_addons_textures(tmp_path):
     """A run's sample grid shows what the add-on makes of those seeds: same field, same noise."""
-    from blender_ganart.synthesis import synthesize
+    from blender_ganart.core.synthesis import synthesize
 
     from trainer.sampling import seed_images
 

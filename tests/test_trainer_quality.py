@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from blender_ganart.model_file import ModelCard, load_model, save_model
-from blender_ganart.network import Generator, GeneratorConfig
+from blender_ganart.core.model_file import ModelCard, load_model, save_model
+from blender_ganart.core.network import Generator, GeneratorConfig
 from trainer.config import resolve
 from trainer.data import ImageSet, load_image_folder
 from trainer.errors import ConfigError

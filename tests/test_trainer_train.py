@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from blender_ganart.model_file import load_model
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.model_file import load_model
+from blender_ganart.core.synthesis import synthesize
 from helpers import ROOT
 from trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
 from trainer.checkpoint import load_checkpoint

@@ -1,6 +1,6 @@
 """What differs between architectures: building G and D, drawing latents, making a fake batch.
 
-`texture` trains the add-on's own `blender_ganart.network.Generator` (imported, never copied) on a
+`texture` trains the add-on's own `blender_ganart.core.network.Generator` (imported, never copied) on a
 periodic latent field, against a DCGAN-style discriminator (so the two presets differ in the
 generator and the recipe around it). `dcgan` and `mlp` are the seed papers' classic pairs
 (trainer/baselines.py), kept so the project can show side by side what the texture generator improves.
@@ -13,8 +13,8 @@ import math
 import torch
 from torch import nn
 
-from blender_ganart.latent import PixelNoise, latent_field
-from blender_ganart.network import Generator, GeneratorConfig
+from blender_ganart.core.latent import PixelNoise, latent_field
+from blender_ganart.core.network import Generator, GeneratorConfig
 
 from .augment import wrap_crop
 from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
@@ -84,8 +84,8 @@ class TextureArch(Arch):
         A file from before pixel noise or bilinear upsampling is fine: its noise strengths start
         at zero and its convs adapt to the new upsampling.
         """
-        from blender_ganart.errors import ModelFileError
-        from blender_ganart.model_file import load_model
+        from blender_ganart.core.errors import ModelFileError
+        from blender_ganart.core.model_file import load_model
 
         try:
             source = load_model(path).generator
@@ -114,7 +114,7 @@ class TextureArch(Arch):
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, latent_dim, cells, cells): i.i.d. local noise plus one global code per image,
-        the same distribution blender_ganart.latent.latent_field draws for a seed."""
+        the same distribution blender_ganart.core.latent.latent_field draws for a seed."""
         c = self.gconfig
         local = torch.randn(n, c.local_dim, self.cells, self.cells, generator=generator)
         code = torch.randn(n, c.global_dim, 1, 1, generator=generator).expand(-1, -1, self.cells, self.cells)

@@ -1,6 +1,6 @@
 """Batch norm in the texture generator while training, folded away for the model file.
 
-The add-on's network (blender_ganart.network) has no batch norm; the trainer swaps each ConvBlock
+The add-on's network (blender_ganart.core.network) has no batch norm; the trainer swaps each ConvBlock
 for a training twin that has one, and `fold_batch_norm` merges the learned statistics back into
 the convs, so the shipped file holds the plain core Generator.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from blender_ganart.network import ConvBlock, Generator, GeneratorConfig, circular_conv, upsample2
+from blender_ganart.core.network import ConvBlock, Generator, GeneratorConfig, circular_conv, upsample2
 
 
 class BatchNormConvBlock(ConvBlock):

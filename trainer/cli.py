@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from blender_ganart.devices import resolve_device
-from blender_ganart.errors import GanArtError
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.devices import resolve_device
+from blender_ganart.core.errors import GanArtError
+from blender_ganart.core.synthesis import synthesize
 
 from .config import TrainConfig, flag, load_config, override, refuse_fixed_options, resolve, resumable_options
 from .data import load_image_folder

@@ -15,7 +15,7 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from blender_ganart.network import GeneratorConfig
+from blender_ganart.core.network import GeneratorConfig
 
 from .atomic import write_text_atomically
 from .errors import ConfigError

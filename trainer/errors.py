@@ -3,7 +3,7 @@
 They derive from the add-on's GanArtError so a script driving both sees one family of errors.
 """
 
-from blender_ganart.errors import GanArtError
+from blender_ganart.core.errors import GanArtError
 
 
 class TrainerError(GanArtError):

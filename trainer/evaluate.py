@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from blender_ganart.synthesis import synthesize
+from blender_ganart.core.synthesis import synthesize
 
 from .data import ImageSet
 from .quality import QualityReport, crop_quality, texture_quality

@@ -1,11 +1,11 @@
-"""A run → one model file the add-on loads (`blender_ganart.model_file`), with a full model card."""
+"""A run → one model file the add-on loads (`blender_ganart.core.model_file`), with a full model card."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from blender_ganart.model_file import MODEL_SUFFIX, ModelCard, save_model
-from blender_ganart.writable import unwritable_reason
+from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, save_model
+from blender_ganart.core.writable import unwritable_reason
 
 from .errors import ExportError
 from .runs import load_run

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from blender_ganart.devices import resolve_device
-from blender_ganart.errors import SynthesisOptionsError
-from blender_ganart.seeds import mix
+from blender_ganart.core.devices import resolve_device
+from blender_ganart.core.errors import SynthesisOptionsError
+from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
 from .archs import build_arch

@@ -8,7 +8,7 @@ descriptors by their own mean and std, so it is blind to a global colour shift: 
 `colour_distance`. Lower is better for both; compare to the real-vs-real floor of the same data.
 
 Images may be torch float tensors (N, C, H, W) in [-1, 1] (what the networks produce), numpy
-uint8 (N, H, W, C), or numpy float (N, H, W, C) in [0, 1] (what blender_ganart.synthesis returns).
+uint8 (N, H, W, C), or numpy float (N, H, W, C) in [0, 1] (what blender_ganart.core.synthesis returns).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from torch import nn
 
-from blender_ganart.model_file import MODEL_SUFFIX, load_model
-from blender_ganart.network import GeneratorConfig
-from blender_ganart.writable import unwritable_reason
+from blender_ganart.core.model_file import MODEL_SUFFIX, load_model
+from blender_ganart.core.network import GeneratorConfig
+from blender_ganart.core.writable import unwritable_reason
 
 from .archs import Arch, build_arch
 from .checkpoint import load_checkpoint

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from blender_ganart.devices import module_on
-from blender_ganart.latent import PixelNoise
+from blender_ganart.core.devices import module_on
+from blender_ganart.core.latent import PixelNoise
 
 from .archs import Arch
 from .atomic import write_atomically

@@ -53,8 +53,8 @@ try:
 
     import numpy as np
 
-    from blender_ganart.model_file import load_model
-    from blender_ganart.synthesis import synthesize
+    from blender_ganart.core.model_file import load_model
+    from blender_ganart.core.synthesis import synthesize
 
     image = bpy.data.images["Pebbles 3"]
     expected = synthesize(load_model(config["model"]), 3, 64, 64)

@@ -59,7 +59,7 @@ def setup():
 
     def draw_and_note(self, context):  # the real draw; noting that the GAN Art tab is showing
         state["drawn"] = True
-        from blender_ganart import jobs
+        from blender_ganart.core import jobs
 
         job = jobs.ACTIVE.running()
         if job is not None:
@@ -106,7 +106,7 @@ def press_generate():
 
 
 def wait_result():
-    from blender_ganart import jobs
+    from blender_ganart.core import jobs
 
     if jobs.ACTIVE.running() is not None:
         return False

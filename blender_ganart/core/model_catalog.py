@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import GanArtError, ModelFileError
 
 MODEL_SUFFIX = ".ganart.pt"  # same as model_reader.MODEL_SUFFIX
-BUNDLED_DIR = Path(__file__).resolve().parent / "models"
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "models"
 
 
 @dataclass(frozen=True)
