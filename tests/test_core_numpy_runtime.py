@@ -19,6 +19,7 @@ from blender_ganart.core.runtime import choose_runtime
 from blender_ganart.core.synthesis import synthesize
 
 from conftest import with_active_noise
+from helpers import cached_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
@@ -163,15 +164,7 @@ def _matrix_python(name: str) -> str | None:
                   shutil.which("python3.13")]
     base = next((c for c in candidates if c and subprocess.run([c, "-c", "pass"], capture_output=True).returncode == 0),
                 None)
-    if base is None:
-        return None
-    venv = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "blender_ganart" / name
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy>=2,<3"],
-                       check=True, timeout=600)
-    return str(python)
+    return None if base is None else cached_venv(name, base, ["numpy>=2,<3"])
 
 
 def test_numpy_2_on_python_3_13(noisy_model_file, tmp_path):
