@@ -60,8 +60,9 @@ def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> floa
 
 
 _PEAK_CHILD = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, {root!r})
+from benchmarks.peak_memory import own_peak_rss
 sys.argv = ["x"]
 from benchmarks.bench_synthesis import default_model
 from blender_ganart.core.synthesis import synthesize
@@ -70,7 +71,7 @@ synthesize(generator, 1, 256, 256, device={device!r})
 start = time.perf_counter()
 synthesize(generator, 1, {size}, {size}, device={device!r})
 elapsed = time.perf_counter() - start
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(elapsed, own_peak_rss())
 """
 
 

@@ -15,13 +15,15 @@ written.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .architecture import KERNEL, LEAK, NORM_EPS, UPSAMPLING, ConvSpec, GeneratorConfig, conv_plan, output_conv
 from .architecture import head_halo, head_scale
 from .tiling import DEFAULT_TILE, TRUNK_BYTES, HeadTile, Progress, ShouldCancel, choose_split, render_tiles
 
-BAND_BYTES = 2 * 2**20  # im2col buffer per band: about what one core's cache holds
+BAND_BYTES = 4 * 2**20  # one band's scratch products: small enough to stay in the CPU's L3 cache
 
 
 def phase_matrix(weight: np.ndarray, mode: str) -> np.ndarray:
@@ -40,10 +42,18 @@ class Conv:
     """One circular 3×3 conv (optionally fused with the ×2 upsampling before it) and its epilogue.
 
     Activations are channels-first (C, H, W). The input is padded circularly and flattened per
-    channel with rows of W+2 pixels; then the shifted input of tap (i, j) is the contiguous slice
-    starting i·(W+2)+j pixels on, and the conv is nine matrix products (C_out, C_in) @ (C_in, n)
-    on those slices, summed, with no copies of the input (each result row carries two wrapped
-    pixels that are dropped). Work goes a band of rows at a time, so it stays in the CPU cache.
+    channel with rows of W+2 pixels, so the input shifted by tap (i, j) is the contiguous slice
+    starting i·(W+2)+j pixels on (each result row carries two wrapped pixels that are dropped).
+    The conv is then one matrix product per band of rows, in whichever of two layouts needs the
+    smaller scratch per pixel (both measured in benchmarks/bench_runtimes.py's history, README):
+    - gather (im2col), when the conv has at least as many output rows M as input channels C: the
+      nine shifted slices are stacked into a (9·C, n) block and multiplied by the (M, 9·C) kernel
+      once, a product long enough in K for BLAS to run near its peak;
+    - scatter, when M < C (the 3-channel output conv): the (9·M, C) kernel multiplies the input
+      once and the nine (M, n) results are added at their shifts, reading the wide input once
+      instead of nine times.
+    Bands are sized so the scratch stays in cache while the bias, noise, LeakyReLU and PixelNorm
+    are applied.
     """
 
     def __init__(self, spec: ConvSpec, weights: dict[str, np.ndarray]):
@@ -53,69 +63,153 @@ class Conv:
         self.spec = spec
         self.factor = 2 if spec.upsample else 1
         if spec.upsample:
-            self.taps = phase_matrix(weight, spec.upsample)
+            taps = phase_matrix(weight, spec.upsample)
             bias = np.tile(bias, 4)  # rows are (a, b, o)
         else:
-            self.taps = np.ascontiguousarray(weight.transpose(2, 3, 0, 1).reshape(KERNEL * KERNEL, *weight.shape[:2]))
+            taps = weight.transpose(2, 3, 0, 1).reshape(KERNEL * KERNEL, *weight.shape[:2])
+        _, self.rows_out, self.c_in = taps.shape
+        self.gather = self.rows_out >= self.c_in
+        if self.gather:  # (M, 9·C), columns (tap, c)
+            self.matrix = np.ascontiguousarray(taps.transpose(1, 0, 2).reshape(self.rows_out, -1))
+        else:  # (9·M, C), rows (tap, m)
+            self.matrix = np.ascontiguousarray(taps.reshape(-1, self.c_in))
         self.bias = bias.reshape(-1, 1).copy()
         self.noise_weight = (np.asarray(weights[f"{spec.name}.noise_weight"], dtype=np.float32).reshape(-1, 1, 1)
                              if spec.noise else None)
 
-    def __call__(self, x: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
-        """(C_in, H, W) → (C_out, H·f, W·f); noise: (H·f, W·f) when the conv has noise."""
-        c_in, height, width = x.shape
+    def __call__(self, x: "np.ndarray | Padded", noise: np.ndarray | None = None) -> np.ndarray:
+        """(C_in, H, W) → (C_out, H·f, W·f); noise: (H·f, W·f) when the conv has noise.
+
+        x is padded here, circularly; a Padded input (a head tile's window) comes padded already.
+        """
+        padded = x if isinstance(x, Padded) else Padded.around(x)
+        flat, height, width = padded.flat, padded.height, padded.width
         f, c_out = self.factor, self.spec.out_ch
         line = width + 2
-        flat = _wrap_pad_flat(x)
         out = np.empty((c_out, height * f, width * f), dtype=np.float32)
-        rows_per_band = max(1, min(height, BAND_BYTES // (4 * line * max(c_in, self.taps.shape[1]))))
-        acc = np.empty((self.taps.shape[1], rows_per_band * line), dtype=np.float32)
-        tmp = np.empty_like(acc)
-        for top in range(0, height, rows_per_band):
-            rows = min(rows_per_band, height - top)
-            n = rows * line
-            y, t = acc[:, :n], tmp[:, :n]
-            for tap in range(KERNEL * KERNEL):
-                start = (top + tap // KERNEL) * line + tap % KERNEL
-                np.matmul(self.taps[tap], flat[:, start : start + n], out=t if tap else y)
-                if tap:
-                    y += t
-            y += self.bias
+        per_row = 4 * line * KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
+        band = max(1, min(height, BAND_BYTES // per_row))
+        spare = 0 if self.gather else 2 * line + 2  # the scatter reads two rows and two pixels beyond
+        scratch = np.empty((self.matrix.shape[0] if not self.gather else self.matrix.shape[1], band * line + spare),
+                           dtype=np.float32)
+        products = np.empty((self.rows_out, band * line), dtype=np.float32)
+        spare_out = np.empty((c_out, band * f, width * f), dtype=np.float32) if self.spec.block else None
+        for top in range(0, height, band):
+            rows = min(band, height - top)
+            y = self._products(flat, top, rows, line, scratch, products)
             dest = out[:, top * f : (top + rows) * f]
-            if f == 2:  # rows (a, b, o), pixels (r, w) → output pixel (2r+a, 2w+b)
-                dest.reshape(c_out, rows, 2, width, 2)[...] = (
-                    y.reshape(2, 2, c_out, rows, line)[..., :width].transpose(2, 3, 0, 4, 1))
-            else:
-                dest[...] = y.reshape(c_out, rows, line)[..., :width]
-            self._epilogue(dest, None if noise is None else noise[top * f : (top + rows) * f])
+            self._write(y, dest, rows, width, line)
+            if self.spec.block:
+                self._epilogue(dest, None if noise is None else noise[top * f : (top + rows) * f],
+                               spare_out[:, : rows * f])
         return out
 
-    def _epilogue(self, x: np.ndarray, noise: np.ndarray | None) -> None:
-        """In place: [+ noise_weight·noise] → LeakyReLU → PixelNorm, or tanh for the output conv."""
-        if not self.spec.block:
-            np.tanh(x, out=x)
-            return
+    def _products(self, flat, top, rows, line, scratch, products) -> np.ndarray:
+        """(rows_out, rows·line): the band's conv output (with bias) before the epilogue."""
+        n = rows * line
+        y = products[:, :n]
+        if self.gather:
+            cols = scratch[:, :n]
+            for tap in range(KERNEL * KERNEL):
+                start = (top + tap // KERNEL) * line + tap % KERNEL
+                cols[tap * self.c_in : (tap + 1) * self.c_in] = flat[:, start : start + n]
+            np.matmul(self.matrix, cols, out=y)
+            y += self.bias
+            return y
+        part = scratch[:, : n + 2 * line + 2]
+        np.matmul(self.matrix, flat[:, top * line : top * line + part.shape[1]], out=part)
+        m = self.rows_out
+        np.add(part[:m, :n], self.bias, out=y)
+        for tap in range(1, KERNEL * KERNEL):
+            start = tap // KERNEL * line + tap % KERNEL
+            y += part[tap * m : (tap + 1) * m, start : start + n]
+        return y
+
+    def _write(self, y, dest, rows, width, line) -> None:
+        """The band's products into the output: phases interleaved (×2), or through tanh (output)."""
+        c_out = self.spec.out_ch
+        if self.factor == 2:  # rows (a, b, o), pixels (r, w) → output pixel (2r+a, 2w+b)
+            phases = y.reshape(2, 2, c_out, rows, line)
+            grid = dest.reshape(c_out, rows, 2, width, 2)
+            for a in range(2):
+                for b in range(2):
+                    grid[:, :, a, :, b] = phases[a, b, :, :, :width]
+        elif self.spec.block:
+            dest[...] = y.reshape(c_out, rows, line)[..., :width]
+        else:
+            _tanh(y.reshape(c_out, rows, line)[..., :width], dest)
+
+    def _epilogue(self, x: np.ndarray, noise: np.ndarray | None, spare: np.ndarray) -> None:
+        """In place: [+ noise_weight·noise] → LeakyReLU → PixelNorm; `spare` is scratch of x's shape."""
         if self.noise_weight is not None:
-            x += self.noise_weight * noise
-        np.maximum(x, x * np.float32(LEAK), out=x)
-        norm = np.square(x).sum(axis=0)
+            np.multiply(self.noise_weight, noise, out=spare)
+            x += spare
+        np.multiply(x, np.float32(LEAK), out=spare)
+        np.maximum(x, spare, out=x)
+        np.square(x, out=spare)
+        norm = spare.sum(axis=0)
         norm *= np.float32(1.0 / x.shape[0])
         norm += np.float32(NORM_EPS)
         np.sqrt(norm, out=norm)
-        x /= norm
+        np.reciprocal(norm, out=norm)
+        x *= norm
 
 
-def _wrap_pad_flat(x: np.ndarray) -> np.ndarray:
-    """(C, H, W) → (C, (H+2)·(W+2) + 2): one pixel of circular padding, rows flattened, and two
-    spare values so the last tap's slice stays inside."""
-    channels, height, width = x.shape
-    flat = np.empty((channels, (height + 2) * (width + 2) + 2), dtype=np.float32)
-    out = flat[:, :-2].reshape(channels, height + 2, width + 2)
-    out[:, 1:-1, 1:-1] = x
-    out[:, 0, 1:-1], out[:, -1, 1:-1] = x[:, -1], x[:, 0]
-    out[:, :, 0], out[:, :, -1] = out[:, :, -2], out[:, :, 1]
-    flat[:, -2:] = 0.0
-    return flat
+def _tanh(x: np.ndarray, out: np.ndarray) -> None:
+    """out = tanh(x) as 2 / (1 + exp(-2x)) - 1: NumPy's float32 exp is vectorised where its tanh
+    is not (2.5× faster here); the two agree to ~1e-7, far inside the runtimes' 1e-4, and exp's
+    overflow to inf gives exactly -1."""
+    np.multiply(x, np.float32(-2.0), out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += np.float32(1.0)
+    np.divide(np.float32(2.0), out, out=out)
+    out -= np.float32(1.0)
+
+
+@dataclass(frozen=True)
+class Padded:
+    """A conv's input with one pixel of padding, laid out as Conv reads it: (C, (H+2)·(W+2) + 2),
+    rows flattened, and two spare values so the last tap's slice stays inside."""
+
+    flat: np.ndarray
+    height: int
+    width: int
+
+    @classmethod
+    def around(cls, x: np.ndarray) -> "Padded":
+        """(C, H, W) padded circularly: what the network's circular padding sees."""
+        _, height, width = x.shape
+        return cls.window(x, -1, height + 1, -1, width + 1)
+
+    @classmethod
+    def window(cls, source: np.ndarray, top: int, bottom: int, left: int, right: int) -> "Padded":
+        """Rows [top, bottom) × columns [left, right) of (C, H, W) `source`, wrapping around its
+        edges (any number of times), as the padded input of a (bottom-top-2) × (right-left-2) conv.
+
+        One copy, from a few plain slices: a head tile's window and its padding come together.
+        """
+        channels, height, width = source.shape
+        rows, cols = bottom - top, right - left
+        flat = np.empty((channels, rows * cols + 2), dtype=np.float32)
+        flat[:, -2:] = 0.0
+        grid = flat[:, :-2].reshape(channels, rows, cols)
+        for at_row, src_row, n_rows in _wrapped_runs(top, bottom, height):
+            for at_col, src_col, n_cols in _wrapped_runs(left, right, width):
+                grid[:, at_row : at_row + n_rows, at_col : at_col + n_cols] = \
+                    source[:, src_row : src_row + n_rows, src_col : src_col + n_cols]
+        return cls(flat, rows - 2, cols - 2)
+
+
+def _wrapped_runs(start: int, stop: int, period: int) -> list[tuple[int, int, int]]:
+    """[start, stop) modulo period as runs (offset from start, first source index, length)."""
+    runs, position = [], start
+    while position < stop:
+        first = position % period
+        length = min(stop - position, period - first)
+        runs.append((position - start, first, length))
+        position += length
+    return runs
 
 
 class NumpyGenerator:
@@ -138,8 +232,9 @@ class NumpyGenerator:
             x = self._run_level(index, x, noise, (0, 0))
         return x
 
-    def head(self, x: np.ndarray, split: int, noise, at: tuple[int, int] = (0, 0)) -> np.ndarray:
-        """Levels [split, end) and the output conv; `at` as in network.Generator.head."""
+    def head(self, x: "np.ndarray | Padded", split: int, noise, at: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Levels [split, end) and the output conv; `at` as in network.Generator.head (the window
+        without its padding, when x is a Padded one)."""
         top, left = at
         for index in range(split, len(self.levels)):
             if index > 0:
@@ -147,12 +242,13 @@ class NumpyGenerator:
             x = self._run_level(index, x, noise, (top, left))
         return self.to_output(x)
 
-    def _run_level(self, index: int, x: np.ndarray, noise, at: tuple[int, int]) -> np.ndarray:
+    def _run_level(self, index: int, x: "np.ndarray | Padded", noise, at: tuple[int, int]) -> np.ndarray:
         first, *rest = self.levels[index]
         pixel_noise = None
         if first.noise_weight is not None:
             f = first.factor
-            pixel_noise = np.asarray(noise(index, at[0], at[1], x.shape[1] * f, x.shape[2] * f))[0, 0]
+            height, width = (x.height, x.width) if isinstance(x, Padded) else x.shape[1:]
+            pixel_noise = np.asarray(noise(index, at[0], at[1], height * f, width * f))[0, 0]
         x = first(x, pixel_noise)
         for conv in rest:
             x = conv(x)
@@ -181,9 +277,8 @@ def render(
     _, fh, fw = features.shape
 
     def run_head(t: HeadTile) -> np.ndarray:
-        rows = np.arange(t.y0 - halo, t.y1 + halo) % fh
-        cols = np.arange(t.x0 - halo, t.x1 + halo) % fw
-        window = features[:, rows[:, None], cols[None, :]]
+        # The window and its one-pixel padding in one copy, straight from the trunk's output.
+        window = Padded.window(features, t.y0 - halo - 1, t.y1 + halo + 1, t.x0 - halo - 1, t.x1 + halo + 1)
         return generator.head(window, split, noise, at=(t.y0 - halo, t.x0 - halo)).transpose(1, 2, 0)
 
     return render_tiles((fh, fw), halo, head_scale(config, split), tile, run_head, out, progress, should_cancel)

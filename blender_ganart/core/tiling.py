@@ -73,7 +73,9 @@ def render_tiles(
             raise Cancelled("Generation cancelled.")
         result = run_head(t)
         rows, cols = (t.y1 - t.y0) * scale, (t.x1 - t.x0) * scale
-        out[t.y0 * scale : t.y1 * scale, t.x0 * scale : t.x1 * scale] = result[crop : crop + rows, crop : crop + cols]
+        target = out[t.y0 * scale : t.y1 * scale, t.x0 * scale : t.x1 * scale]
+        for channel in range(out.shape[2]):  # a channel at a time: fast whether result is laid
+            target[..., channel] = result[crop : crop + rows, crop : crop + cols, channel]  # out HWC or CHW
         if progress is not None:
             progress((done + 1) / len(tiles))
     return out
