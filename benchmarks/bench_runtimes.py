@@ -68,17 +68,18 @@ def matmul_gflops(runtime: str, n: int = 2048) -> Callable[[], object]:
     return lambda: a @ b
 
 
-def interleaved(jobs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Seconds of each job, run in turns (A B A B …) after one warm-up each, so a host whose load
-    changes from minute to minute slows both runtimes alike."""
+def interleaved(jobs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds of each job, run in turns (A B A B …) after one warm-up each, so a host
+    whose load changes from minute to minute slows both runtimes alike. CPU seconds (all threads
+    of this process, spin-waiting included) move less with the load than wall seconds."""
     for job in jobs.values():
         job()
-    times: dict[str, list[float]] = {name: [] for name in jobs}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in jobs}
     for _ in range(repeats):
         for name, job in jobs.items():
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             job()
-            times[name].append(time.perf_counter() - started)
+            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
     return times
 
 
@@ -89,14 +90,16 @@ def measure(model, path: Path, repeats: int) -> dict:
     for size, runs in ((1024, repeats), (4096, max(1, repeats // 3))):
         times = interleaved({name: (lambda name=name: synthesize(model, 1, size, size, runtime=name))
                              for name in RUNTIMES}, runs)
-        for name, values in times.items():
+        for name, pairs in times.items():
+            values = [wall for wall, _ in pairs]
             median = statistics.median(values)
             results[name][f"seconds_{size}"] = round(median, 3)
             results[name][f"best_seconds_{size}"] = round(min(values), 3)
+            results[name][f"cpu_seconds_{size}"] = round(statistics.median(cpu for _, cpu in pairs), 3)
             results[name][f"achieved_gflops_{size}"] = round(flops * size * size / median / 1e9, 1)
     n = 2048
     for name, values in interleaved({name: matmul_gflops(name, n) for name in RUNTIMES}, 5).items():
-        results[name]["matmul_gflops"] = round(2 * n**3 / statistics.median(values) / 1e9, 1)
+        results[name]["matmul_gflops"] = round(2 * n**3 / statistics.median(wall for wall, _ in values) / 1e9, 1)
     for name in RUNTIMES:
         fresh, peak = peak_memory(path, name, 4096)
         results[name]["seconds_4096_fresh_process"] = round(fresh, 3)
@@ -130,7 +133,9 @@ def main() -> None:
           f"load average {summary['load_average'][0]} before, {summary['load_average'][1]} after")
     print(f"{'':32}{'PyTorch':>10}{'NumPy':>10}   NumPy/PyTorch")
     rows = [("1024x1024 (s, median)", "seconds_1024"), ("1024x1024 (s, best)", "best_seconds_1024"),
+            ("1024x1024 (CPU s, median)", "cpu_seconds_1024"),
             ("4096x4096 (s, median)", "seconds_4096"), ("4096x4096 (s, best)", "best_seconds_4096"),
+            ("4096x4096 (CPU s, median)", "cpu_seconds_4096"),
             ("4096x4096 fresh process (s)", "seconds_4096_fresh_process"),
             ("peak RSS 4096^2, own (GiB)", "peak_rss_4096_gib"),
             ("achieved GFLOP/s 1024^2", "achieved_gflops_1024"), ("achieved GFLOP/s 4096^2", "achieved_gflops_4096"),

@@ -76,6 +76,20 @@ def test_tiled_equals_untiled_and_the_split_may_move(generator):
     np.testing.assert_allclose(numpy_runtime.render(net, field, noise, trunk_budget=1), whole, atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("box", [(-1, 4, -1, 6), (-7, 12, 3, 9), (2, 3, -11, -4)],
+                         ids=["padding", "wraps twice", "left of the field"])
+def test_padded_window_wraps_like_indexing_modulo_the_field(box):
+    """A head tile's window is cut from the trunk with plain slices; it must read what indexing
+    modulo the field reads, however often it wraps, laid out as Conv reads it."""
+    field = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    top, bottom, left, right = box
+    padded = numpy_runtime.Padded.window(field, top, bottom, left, right)
+    expected = field[:, np.arange(top, bottom)[:, None] % 3, np.arange(left, right)[None, :] % 4]
+    assert (padded.height, padded.width) == (bottom - top - 2, right - left - 2)
+    np.testing.assert_array_equal(padded.flat[:, :-2].reshape(expected.shape), expected)
+    assert padded.flat.flags.c_contiguous and not padded.flat[:, -2:].any()
+
+
 def test_tileable_numpy_texture_tiles_exactly():
     torch.manual_seed(3)
     net = numpy_runtime.NumpyGenerator.from_torch(with_active_noise(Generator(ARCHITECTURES["bilinear+noise"])))
