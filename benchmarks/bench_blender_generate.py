@@ -9,7 +9,8 @@ the first bundled model: once cold (the model file is read), then `--repeats` ti
 Whatever runtime the add-on picks on Auto runs; in Debian's Blender 3.4, whose Python has no
 PyTorch, that is NumPy (the printed result line says so, and PyTorch must not be importable
 unless --allow-torch). Prints the medians, the core synthesis alone for the same size (timed in
-turns with the presses), the NumPy version and BLAS library that ran, and the load average. The Blender process gets no PYTHONPATH.
+turns with the presses), the NumPy version and BLAS library that ran, and the load average.
+The Blender process gets no PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def run_in_blender(blender: str, size: int, repeats: int) -> dict:
                                str(zip_path), str(size), str(repeats)], env=env, capture_output=True, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
         if not lines:
-            sys.exit(f"{blender} gave no result (exit {done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            sys.exit(f"{blender} gave no result (exit {done.returncode}):\n"
+                     f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return json.loads(lines[-1][len(MARK):])
 
 
@@ -119,7 +121,8 @@ def main() -> None:
     print(f"result line: {result['last_result']}")
     print(f"Generate {args.size}x{args.size}, whole operator: {median:.3f} s median of {len(result['seconds'])} "
           f"(best {min(result['seconds']):.3f} s; first press, reading the model: {result['cold_seconds']:.3f} s)")
-    print(f"  core synthesis alone, in turns with the presses: {core:.3f} s median (best {min(result['core_seconds']):.3f} s)")
+    print(f"  core synthesis alone, in turns with the presses: {core:.3f} s median "
+          f"(best {min(result['core_seconds']):.3f} s)")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,11 @@ with the same trunk/head split, halo and tiles (tiling.py), so a texture is the 
 runtime made it (to float32 rounding: ≤ 1e-4, tested).
 
 How it is fast without PyTorch: activations are channels-first (C, H, W) float32, and every 3×3
-circular conv is nine matrix products that NumPy's BLAS runs at full speed, reading shifted
-slices of the padded input in place (see Conv). A band of rows at a time, small enough to stay in
-the CPU cache, gets its bias, noise, LeakyReLU and PixelNorm while it is still there. ×2
-upsampling followed by a conv runs as one conv with 4·C_out channels at the low resolution (the
-phase kernels of network.py), whose four phases are interleaved into the ×2 output as the band is
-written.
+circular conv is one matrix product per band of rows that NumPy's BLAS runs near its peak (see
+Conv for the two layouts). A band, small enough to stay in the CPU cache, gets its bias, noise,
+LeakyReLU and PixelNorm while it is still there. ×2 upsampling followed by a conv runs as one
+conv with 4·C_out channels at the low resolution (the phase kernels of network.py), whose four
+phases are interleaved into the ×2 output as the band is written.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ class Conv:
     channel with rows of W+2 pixels, so the input shifted by tap (i, j) is the contiguous slice
     starting i·(W+2)+j pixels on (each result row carries two wrapped pixels that are dropped).
     The conv is then one matrix product per band of rows, in whichever of two layouts needs the
-    smaller scratch per pixel (both measured in benchmarks/bench_runtimes.py's history, README):
+    smaller scratch per pixel (the README's speed section has what each replaced, and the gain):
     - gather (im2col), when the conv has at least as many output rows M as input channels C: the
       nine shifted slices are stacked into a (9·C, n) block and multiplied by the (M, 9·C) kernel
       once, a product long enough in K for BLAS to run near its peak;
@@ -87,13 +86,12 @@ class Conv:
         f, c_out = self.factor, self.spec.out_ch
         line = width + 2
         out = np.empty((c_out, height * f, width * f), dtype=np.float32)
-        per_row = 4 * line * KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
-        band = max(1, min(height, BAND_BYTES // per_row))
-        spare = 0 if self.gather else 2 * line + 2  # the scatter reads two rows and two pixels beyond
-        scratch = np.empty((self.matrix.shape[0] if not self.gather else self.matrix.shape[1], band * line + spare),
-                           dtype=np.float32)
+        scratch_rows = KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
+        band = max(1, min(height, BAND_BYTES // (4 * line * scratch_rows)))
+        beyond = 0 if self.gather else 2 * line + 2  # the scatter reads two rows and two pixels on
+        scratch = np.empty((scratch_rows, band * line + beyond), dtype=np.float32)
         products = np.empty((self.rows_out, band * line), dtype=np.float32)
-        spare_out = np.empty((c_out, band * f, width * f), dtype=np.float32) if self.spec.block else None
+        spare = np.empty((c_out, band * f, width * f), dtype=np.float32) if self.spec.block else None
         for top in range(0, height, band):
             rows = min(band, height - top)
             y = self._products(flat, top, rows, line, scratch, products)
@@ -101,7 +99,7 @@ class Conv:
             self._write(y, dest, rows, width, line)
             if self.spec.block:
                 self._epilogue(dest, None if noise is None else noise[top * f : (top + rows) * f],
-                               spare_out[:, : rows * f])
+                               spare[:, : rows * f])
         return out
 
     def _products(self, flat, top, rows, line, scratch, products) -> np.ndarray:
