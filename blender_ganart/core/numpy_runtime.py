@@ -155,8 +155,8 @@ class Conv:
 
 def _tanh(x: np.ndarray, out: np.ndarray) -> None:
     """out = tanh(x) as 2 / (1 + exp(-2x)) - 1: NumPy's float32 exp is vectorised where its tanh
-    is not (2.5× faster here); the two agree to ~1e-7, far inside the runtimes' 1e-4, and exp's
-    overflow to inf gives exactly -1."""
+    is not, which makes this several times faster over a texture; it stays within 2e-7 of tanh
+    (far inside the runtimes' 1e-4), and exp's overflow to inf gives exactly -1."""
     np.multiply(x, np.float32(-2.0), out=out)
     with np.errstate(over="ignore"):
         np.exp(out, out=out)

@@ -74,8 +74,10 @@ def render_tiles(
         result = run_head(t)
         rows, cols = (t.y1 - t.y0) * scale, (t.x1 - t.x0) * scale
         target = out[t.y0 * scale : t.y1 * scale, t.x0 * scale : t.x1 * scale]
-        for channel in range(out.shape[2]):  # a channel at a time: fast whether result is laid
-            target[..., channel] = result[crop : crop + rows, crop : crop + cols, channel]  # out HWC or CHW
+        # A channel at a time: one strided copy each, fast whether `result` is laid out in memory
+        # channels last (PyTorch's) or channels first (NumPy's transposed view).
+        for channel in range(out.shape[2]):
+            target[..., channel] = result[crop : crop + rows, crop : crop + cols, channel]
         if progress is not None:
             progress((done + 1) / len(tiles))
     return out
