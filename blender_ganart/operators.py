@@ -18,8 +18,9 @@ TIMER_STEP = 0.1  # seconds between progress checks; short enough for a snappy C
 
 
 class _GenerateInputs:
-    """The Generate operator's own inputs; a mixin listed first, so the redo panel shows them
-    before the shared options (Blender registers a class's mixins' properties in base order)."""
+    """The Generate operator's own inputs. Listed after GenerationOptions among the bases:
+    Blender registers the bases' properties last base first (seen in 4.5), so the redo panel
+    shows these first, as it did before the options were shared."""
 
     model: bpy.props.StringProperty(
         name="Model", description="A model name from the list or a file path; empty uses the panel's choice")
@@ -28,7 +29,7 @@ class _GenerateInputs:
         name="Seed (any)", description="Any seed: an integer up to 2^64-1 or any text; used instead of Seed when set")
 
 
-class GANART_OT_generate(_GenerateInputs, properties.GenerationOptions, bpy.types.Operator):
+class GANART_OT_generate(properties.GenerationOptions, _GenerateInputs, bpy.types.Operator):
     """Generate a seamless texture from a seed and put it into the active object's material"""
 
     bl_idname = "ganart.generate"
