@@ -9,7 +9,8 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import blender_ganart  # noqa: E402
-from bpy_support import file_state, generate, write_small_model  # noqa: E402
+from helpers import overlapping  # noqa: E402
+from bpy_support import file_state, generate, node_boxes, write_small_model  # noqa: E402
 from blender_ganart import api, image_io  # noqa: E402
 from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
@@ -94,11 +95,8 @@ def test_generating_again_updates_the_same_image_and_node(plane, model_path):
 def test_variations_get_consecutive_seeds_and_non_overlapping_nodes(plane, model_path):
     _generate(model=str(model_path), seed=20, variations=3)
     assert sorted(bpy.data.images.keys()) == ["Pebbles 20", "Pebbles 21", "Pebbles 22"]
-    nodes = list(plane.active_material.node_tree.nodes)
-    boxes = [(n.location.x, n.location.y - 280, n.location.x + 240, n.location.y) for n in nodes]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    boxes = node_boxes(plane.active_material.node_tree)
+    assert len(boxes) == 5 and overlapping(boxes) == [], boxes  # output, BSDF, three image nodes
 
 
 def test_existing_material_keeps_its_nodes_and_gets_the_link(plane, model_path):

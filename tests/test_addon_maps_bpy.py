@@ -9,8 +9,9 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from bpy_support import file_state, generate, write_small_model  # noqa: E402
+from bpy_support import file_state, generate, node_boxes, write_small_model  # noqa: E402
 from blender_ganart import api, image_io  # noqa: E402
+from helpers import overlapping  # noqa: E402
 from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.derived_maps import MapOptions, decode_normals, derive_maps  # noqa: E402
 from blender_ganart.core.errors import SynthesisOptionsError  # noqa: E402
@@ -59,10 +60,8 @@ def _source(socket):
 
 
 def _no_overlaps(tree):
-    boxes = [(n.location.x, n.location.y - 280, n.location.x + 240, n.location.y) for n in tree.nodes]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    boxes = node_boxes(tree)
+    assert overlapping(boxes) == [], boxes
 
 
 def test_every_map_is_an_image_wired_into_the_material(plane, model_path):
