@@ -3,14 +3,17 @@
 import hashlib
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
 import torch
 
 from blender_ganart.core.errors import Cancelled, SynthesisOptionsError
+from blender_ganart.core.generation import GenerationRequest
 from blender_ganart.core.latent import PixelNoise, latent_field
 from blender_ganart.core.render import periodic_resize, render
+from blender_ganart.core.seeds import parse_seed
 from blender_ganart.core.options import MAX_SIZE, MIN_SIZE
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from helpers import ROOT
@@ -177,3 +180,29 @@ def test_unavailable_device_is_refused(small_generator):
     missing = "cuda" if not torch.cuda.is_available() else "tpu"
     with pytest.raises(SynthesisOptionsError, match=missing):
         synthesize(small_generator, SynthesisOptions(0, 32, 32), device=missing)
+
+
+def test_synthesize_takes_one_options_object(small_generator):
+    """The loose-argument form is gone: a seed where the options go is a TypeError that says how."""
+    with pytest.raises(TypeError, match=r"SynthesisOptions\(seed=\.\.\., width=\.\.\., height=\.\.\.\)"):
+        synthesize(small_generator, 3)
+
+
+def test_options_are_checked_once_when_built_and_stay_valid():
+    """A SynthesisOptions that exists is valid and plain: the text seed already its integer, sizes
+    ints; replacing a field checks the new value the same way, in one line."""
+    options = SynthesisOptions(" mossy rock ", np.int32(64), np.uint16(48), variation=1)
+    assert options.seed == parse_seed(" mossy rock ") and type(options.width) is int and options.variation == 1.0
+    assert replace(options, seed=7).seed == 7 and replace(options, seed=7).width == 64
+    with pytest.raises(SynthesisOptionsError, match="Width 8 px is out of range") as raised:
+        replace(options, width=8)
+    assert len(str(raised.value).splitlines()) == 1
+    with pytest.raises(FrozenInstanceError):
+        options.width = 8
+
+
+def test_a_request_gives_each_variation_its_options(tmp_path):
+    request = GenerationRequest(tmp_path / "m.ganart.pt", SynthesisOptions(2**64 - 3, 32, 48, variation=0.5), count=3)
+    seeds = [options.seed for options in request.variations()]
+    assert seeds == [2**64 - 3, 2**64 - 2, 2**64 - 1]
+    assert {(o.width, o.height, o.variation) for o in request.variations()} == {(32, 48, 0.5)}
