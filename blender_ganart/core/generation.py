@@ -9,14 +9,13 @@ float32 arrays go back to the Blender side, which writes them into images.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .architecture import GeneratorConfig, head_halo
+from .architecture import GeneratorConfig
 from .errors import GanArtError, SynthesisOptionsError
 from .options import MAX_VARIATIONS, SynthesisOptions
 from .seeds import SEED_MAX
@@ -104,14 +103,11 @@ def memory_needed(width: int, height: int, count: int = 1, config: GeneratorConf
 
 def _render_bytes(config: GeneratorConfig, width: int, height: int, tileable: bool) -> int:
     """The renderer's full-field output, its resampling copies, the trunk and one head tile."""
+    from .synthesis import latent_cells
     from .tiling import DEFAULT_TILE
 
     f = config.upsampling
-    if tileable:
-        cells_h, cells_w = max(1, round(height / f)), max(1, round(width / f))
-    else:
-        margin = head_halo(config, 0)
-        cells_h, cells_w = math.ceil(height / f) + 2 * margin, math.ceil(width / f) + 2 * margin
+    cells_h, cells_w, _margin = latent_cells(config, width, height, tileable)
     rendered = cells_h * f * cells_w * f * config.out_channels * 4
     # periodic_resize keeps two intermediate copies per axis of up to the larger of both sizes
     resampled = 2 * max(cells_h * f, height) * max(cells_w * f, width) * config.out_channels * 4

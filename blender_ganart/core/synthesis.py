@@ -43,15 +43,8 @@ def synthesize(
     chosen = runtimes.choose_runtime(runtime, device if isinstance(device, str) else str(device))
     config = model.config
     f = config.upsampling
-
-    if options.tileable:
-        cells_h, cells_w = max(1, round(options.height / f)), max(1, round(options.width / f))
-        origin, margin = (0, 0), 0
-    else:
-        # Enough extra cells that the wrap-around of the circular padding never reaches the crop.
-        margin = architecture.head_halo(config, 0)
-        cells_h, cells_w = math.ceil(options.height / f) + 2 * margin, math.ceil(options.width / f) + 2 * margin
-        origin = (-margin, -margin)
+    cells_h, cells_w, margin = latent_cells(config, options.width, options.height, options.tileable)
+    origin = (-margin, -margin)
     field = latent_field(config, options.seed, cells_h, cells_w, origin, options.variation, options.truncation)
     noise = PixelNoise((options.seed,), (cells_h, cells_w), origin, options.variation)
     network = runtimes.network_for(model, chosen.name)
@@ -77,3 +70,17 @@ def synthesize(
     texture *= 0.5
     np.clip(texture, 0.0, 1.0, out=texture)
     return texture
+
+
+def latent_cells(config: architecture.GeneratorConfig, width: int, height: int, tileable: bool) -> tuple[int, int, int]:
+    """(cells_h, cells_w, margin): the latent field a texture of this size is rendered from.
+
+    Tileable: whole cells, the nearest count to the size (periodic_resize fits the rest). Not
+    tileable: enough cells to cover the size plus a margin of cells on every side, so the
+    wrap-around of the circular padding never reaches the crop that is kept.
+    """
+    f = config.upsampling
+    if tileable:
+        return max(1, round(height / f)), max(1, round(width / f)), 0
+    margin = architecture.head_halo(config, 0)
+    return math.ceil(height / f) + 2 * margin, math.ceil(width / f) + 2 * margin, margin
