@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .architecture import GeneratorConfig
 from .errors import GanArtError, SynthesisOptionsError
+from .map_options import MapOptions
 from .options import MAX_VARIATIONS, SynthesisOptions
 from .seeds import SEED_MAX
 
@@ -42,7 +43,7 @@ class GenerationRequest:
     count: int = 1  # variations: seeds seed, seed+1, ... seed+count-1
     device: str = "auto"
     runtime: str = "auto"  # runtime.RUNTIME_CHOICES: PyTorch if importable, else NumPy
-    maps: object = None  # map_options.MapOptions, or None for the colour texture alone
+    maps: MapOptions | None = None  # None: the colour texture alone
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, SynthesisOptions):
