@@ -37,10 +37,6 @@ class Job:
         self._cancel.set()
 
     @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
     def done(self) -> bool:
         return not self._thread.is_alive() and self._thread.ident is not None
 

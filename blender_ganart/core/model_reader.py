@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .architecture import GeneratorConfig, parameter_shapes
-from .errors import ModelFileError
+from .errors import ModelFileError, first_line
 
 FORMAT_NAME = "blender_ganart.generator"
 FORMAT_VERSION = 1
@@ -126,11 +126,11 @@ def read_model(path: str | os.PathLike) -> ModelData:
         config = GeneratorConfig.from_dict(dict(payload["config"]))
         state = payload["state_dict"]
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise ModelFileError(f"{where} has a damaged architecture description: {_first_line(exc)}") from None
+        raise ModelFileError(f"{where} has a damaged architecture description: {first_line(exc)}") from None
     try:
         card = ModelCard.from_dict(dict(payload.get("card") or {}))
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{where} has a damaged model card: {_first_line(exc)}") from None
+        raise ModelFileError(f"{where} has a damaged model card: {first_line(exc)}") from None
     if len(card.channels) != config.out_channels:
         raise ModelFileError(f"{where}: the model card's channels do not match the network's outputs.")
     return ModelData(config, card, _checked_weights(where, config, state), path)
@@ -197,10 +197,10 @@ def _read_payload(path: Path) -> object:
     except _BadWeights as exc:
         raise ModelFileError(f"'{path.name}': {exc}") from None
     except (EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        raise ModelFileError(f"'{path.name}' is truncated or damaged ({_first_line(exc)}).") from None
+        raise ModelFileError(f"'{path.name}' is truncated or damaged ({first_line(exc)}).") from None
     except (pickle.UnpicklingError, OSError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"'{path.name}' is damaged or not a model file ({_first_line(exc)}).") from None
+        raise ModelFileError(f"'{path.name}' is damaged or not a model file ({first_line(exc)}).") from None
 
 
 class _Refused(Exception):
@@ -342,7 +342,3 @@ def _rebuild_tensor(storage, offset, size, stride, *_rest) -> _Tensor:
 
 def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
