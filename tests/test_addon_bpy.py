@@ -1,7 +1,9 @@
 """The add-on inside the real `bpy` module (4.5): registration, Generate, save/reload, every
 failure, the headless API and a Cycles render. One process; the file is reset between tests."""
 
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -65,6 +67,43 @@ def test_register_and_unregister_twice_leaves_blender_clean():
         blender_ganart.unregister()
         assert not hasattr(bpy.types.Scene, "ganart")
         assert "VIEW3D_PT_ganart" not in dir(bpy.types) and "GANART_AP_preferences" not in dir(bpy.types)
+
+
+class _RecordedLayout:
+    """Records what draw() puts on screen: a UILayout exists only while a real window draws."""
+
+    def __init__(self):
+        self.labels = []
+
+    def prop(self, *_args, **_kwargs):
+        pass
+
+    def label(self, text="", icon="NONE"):
+        self.labels.append(text)
+
+    def row(self):
+        return self
+
+
+def test_preferences_put_the_packages_folder_on_sys_path_on_change_and_draw_changes_nothing(addon, tmp_path):
+    """draw() runs on every redraw: it once appended the folder to sys.path each time it ran."""
+    prefs = bpy.context.preferences.addons["blender_ganart"].preferences
+    chosen, later = tmp_path / "chosen", tmp_path / "later"
+    chosen.mkdir()
+    before = list(sys.path)
+    try:
+        prefs.extra_packages = str(chosen)  # the update callback adds it
+        assert sys.path == before + [str(chosen.resolve())]
+        later.mkdir()
+        for folder, shown in ((later, "is not searched yet"), (tmp_path / "missing", "not found")):
+            added = list(sys.path)
+            layout = _RecordedLayout()
+            type(prefs).draw(SimpleNamespace(layout=layout, extra_packages=str(folder)), bpy.context)
+            assert sys.path == added, "draw() changed sys.path"
+            assert any(shown in text for text in layout.labels), layout.labels
+    finally:
+        prefs.extra_packages = ""
+        sys.path[:] = before
 
 
 def test_generate_into_new_material_matches_core_synthesis(plane, model_path):
