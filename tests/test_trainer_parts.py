@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from trainer.flags import add_train_arguments, as_flags, given_train_options
 from trainer.metrics import as_nchw, colour_distance, laplacian_pyramid, real_vs_real_floor, swd, swd_per_level
 from trainer.archs import build_arch
 from trainer.batch_norm import BatchNormConvBlock, fold_batch_norm, has_batch_norm
+from trainer.progress import ProgressLine
 
 # ---- losses ---------------------------------------------------------------------------------------
 
@@ -310,3 +313,47 @@ def test_only_resumable_options_may_change_on_resume():
     refuse_fixed_options({"steps": 9, "g_lr": 0.1})
     with pytest.raises(ConfigError, match="--batch, --seed$"):
         refuse_fixed_options({"steps": 9, "seed": 1, "batch": 8})
+
+
+# ---- progress -------------------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _show_progress(stream, enabled: bool = True) -> str:
+    """A resumed run of steps 4..45 with a metrics note at step 20, as the loop shows it."""
+    progress = ProgressLine(45, 3, enabled=enabled, stream=stream)
+    for step in range(4, 46):
+        progress.update(step, 12.5, 1.2345, 0.5)
+        if step == 20:
+            progress.note("step 20: SWD 1.00, colour distance 2.00")
+    progress.close()
+    return stream.getvalue()
+
+
+def test_progress_in_a_log_file_is_plain_lines_every_5_percent_with_rate_eta_and_losses():
+    text = _show_progress(io.StringIO())
+    assert "\r" not in text, "carriage-return redraws would pile up on one line of the log"
+    lines = text.splitlines()
+    assert "step 20: SWD 1.00, colour distance 2.00" in lines
+    shown = [line for line in lines if re.fullmatch(r"step \d+/45 \[.*<.*, .*step/s, 12\.5 img/s, D 1\.2345, G 0\.5000\]", line)]
+    steps = [int(line.split()[1].split("/")[0]) for line in shown]
+    assert steps[-1] == 45 and steps == sorted(set(steps))
+    assert 15 <= len(steps) <= 22  # every 5 % of the 42 steps left (2 steps), not every step
+    assert len(lines) == len(shown) + 2  # the start line and the note
+
+
+def test_progress_on_a_terminal_redraws_in_place_and_keeps_notes_whole():
+    text = _show_progress(_Terminal())
+    pieces = [piece.strip() for piece in re.split(r"[\r\n]", text)]
+    assert "step 20: SWD 1.00, colour distance 2.00" in pieces
+    assert "45/45" in pieces[-2] and "12.5 img/s, D 1.2345, G 0.5000" in pieces[-2] and text.endswith("\n")
+    assert text.count("\n") == 2  # the note's line and the finished bar's
+
+
+def test_progress_of_other_processes_writes_nothing():
+    assert _show_progress(io.StringIO(), enabled=False) == ""
+    assert _show_progress(_Terminal(), enabled=False) == ""
