@@ -18,7 +18,7 @@ from blender_ganart.core.network import Generator, GeneratorConfig
 from blender_ganart.core.runtime import choose_runtime
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
-from conftest import with_active_noise
+from helpers import with_active_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
