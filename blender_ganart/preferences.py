@@ -114,14 +114,15 @@ class GANART_AP_preferences(bpy.types.AddonPreferences):
     )
 
     def draw(self, _context):
-        """Reads the settings and what can be imported; changes nothing (it runs on every redraw)."""
+        """Reads the settings and whether PyTorch can be found; changes nothing, imports nothing
+        (it runs on every redraw)."""
         layout = self.layout
         layout.prop(self, "models_folder")
         layout.prop(self, "extra_packages")
         problem = packages_folder_problem(bpy.path.abspath(self.extra_packages))
         if problem:
             layout.label(text=problem, icon="ERROR")
-        elif dependencies.torch_available():
+        elif dependencies.torch_installed():
             layout.label(text="PyTorch found: Auto runs it (faster, and GPUs).", icon="CHECKMARK")
         else:
             layout.label(text="Generating works as it is, with NumPy. PyTorch is optional (faster, GPUs):",

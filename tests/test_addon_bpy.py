@@ -95,11 +95,12 @@ def test_preferences_put_the_packages_folder_on_sys_path_on_change_and_draw_chan
         prefs.extra_packages = str(chosen)  # the update callback adds it
         assert sys.path == before + [str(chosen.resolve())]
         later.mkdir()
-        for folder, shown in ((later, "is not searched yet"), (tmp_path / "missing", "not found")):
-            added = list(sys.path)
+        for folder, shown in ((later, "is not searched yet"), (tmp_path / "missing", "not found"),
+                              ("", "PyTorch found")):  # this venv has PyTorch
+            added, modules = list(sys.path), set(sys.modules)
             layout = _RecordedLayout()
             type(prefs).draw(SimpleNamespace(layout=layout, extra_packages=str(folder)), bpy.context)
-            assert sys.path == added, "draw() changed sys.path"
+            assert sys.path == added and set(sys.modules) == modules, "draw() changed sys.path or imported"
             assert any(shown in text for text in layout.labels), layout.labels
     finally:
         prefs.extra_packages = ""

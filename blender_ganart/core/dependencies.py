@@ -11,6 +11,7 @@ No bpy here, so the checks are testable in a plain Python.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -71,6 +72,11 @@ def require_torch() -> None:
     except ImportError as exc:
         raise TorchMissingError(f"{install_hint()} ({exc})") from None
     _make_blender_exit_safe(torch)
+
+
+def torch_installed() -> bool:
+    """Whether a `torch` package can be found, without importing it (so a redraw may ask)."""
+    return importlib.util.find_spec("torch") is not None
 
 
 def torch_available() -> bool:
