@@ -194,7 +194,7 @@ def compute(request: GenerationRequest, load_model: Callable,
         # A full-material model's own maps are used; the maps it lacks are derived from its colour.
         wanted = request.maps.derived if request.maps is not None else ()
         colour, learned = learned_maps(pixels, model.card.maps, wanted)
-        texture = GeneratedTexture(seed, colour, model.card.name, tuple(model.card.channels)[:3],
+        texture = GeneratedTexture(seed, colour, model.card.name, tuple(model.card.channels)[:colour.shape[2]],
                                    Path(request.model_path).name)
         if wanted:
             derived = _derived_maps(colour, request, should_cancel, tuple(n for n in wanted if n not in learned))

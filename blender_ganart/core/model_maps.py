@@ -77,13 +77,16 @@ def channel_slices(maps) -> dict[str, slice]:
 
 def learned_maps(pixels, maps, wanted=()) -> tuple[np.ndarray, dict]:
     """(H, W, C) float32 output in [0, 1] → (colour (H, W, 3), {add-on map name: map}) for the
-    names in `wanted` (derived_maps.MAP_NAMES) that the model makes itself.
+    names in `wanted` (derived_maps.MAP_NAMES) that the model makes itself. A colour model's
+    output comes back untouched (the same array), with no maps.
 
     normal: renormalised to unit vectors, re-encoded (H, W, 3); height, roughness, ao: (H, W);
     a model with gloss gives roughness = 1 − gloss. Specular is not an add-on map.
     """
-    pixels = np.asarray(pixels, dtype=np.float32)
     maps = check_map_names(tuple(maps))
+    if maps == COLOUR_ONLY:  # a colour model (or one from before maps, whatever its channels): as it is
+        return pixels, {}
+    pixels = np.asarray(pixels, dtype=np.float32)
     slices = channel_slices(maps)
     if pixels.ndim != 3 or pixels.shape[2] != channel_count(maps):
         raise ValueError(f"the model's output has shape {pixels.shape}; its maps {list(maps)} "

@@ -102,7 +102,8 @@ class ModelCard:
             raise ValueError("the card's channels must be a list of channel names")
         card.channels = tuple(card.channels)
         card.maps = check_map_names(card.maps)
-        if channel_count(card.maps) != len(card.channels):
+        # A colour model's channels are whatever its file says, as before maps existed.
+        if card.maps != COLOUR_ONLY and channel_count(card.maps) != len(card.channels):
             raise ValueError(f"the card's maps {list(card.maps)} need {channel_count(card.maps)} channels, "
                              f"its channels list {len(card.channels)}")
         return card
