@@ -2,7 +2,7 @@
 normal maps of a map-set folder (issue 13's check "full-material models vs derived maps").
 
 Compared, each with as many 64-px crops as the real set (the same crop sampler, flips and turns):
-- real vs real: two disjoint draws of the real normal maps (the floor: what a perfect model scores);
+- real vs real: two independent draws of the real normal maps (the floor: what a perfect model scores);
 - derived from the real colour: derived_maps' normals of each set's own colour image, cropped at
   the same places as the real crops (the derivation alone, with perfect colour);
 - each --colour-model: its colour textures (tileable, as the add-on makes them by default), normals
@@ -33,6 +33,7 @@ from blender_ganart.core.model_maps import learned_maps  # noqa: E402
 from blender_ganart.core.model_reader import read_model  # noqa: E402
 from blender_ganart.core.synthesis import synthesize  # noqa: E402
 from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
+from trainer.errors import DataError  # noqa: E402
 from trainer.map_sets import HEIGHT_AGREEMENT, load_map_sets, map_role  # noqa: E402
 from trainer.metrics import swd  # noqa: E402
 from trainer.normals import detect_from_height  # noqa: E402
@@ -49,9 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=64)
     parser.add_argument("--count", type=int, default=256, help="crops per set")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--counts-only", action="store_true", help="only the conventions and the sets per map")
     args = parser.parse_args(argv)
     print(conventions(args.data))
     sets = load_map_sets(args.data, ("colour", "normal"), args.crop)
+    print(f"sets with colour+normal: {len(sets)}; with a height too: {complete(args.data, 'height', args.crop)}; "
+          f"with specular too: {complete(args.data, 'specular', args.crop)}")
+    if args.counts_only:
+        return 0
     real = normal_crops(sets, args.crop, args.count, args.seed)
     rows = [("real vs real (floor)", swd(real, normal_crops(sets, args.crop, args.count, args.seed + 1), seed=args.seed))]
     derived = ImageSet([np.dstack([im[..., :3], encode(derive_maps(im[..., :3] / 255.0, ("normal",), tileable=False)["normal"])])
@@ -89,6 +95,13 @@ def conventions(folder: Path) -> str:
         else:
             found[f"{'DirectX' if kind == 'dx' else 'OpenGL'}, alpha = {'depth' if depth else 'height'}"] += 1
     return f"game normal maps in {folder}: " + (", ".join(f"{k}: {v}" for k, v in sorted(found.items())) or "none")
+
+
+def complete(folder: Path, extra: str, crop: int) -> int:
+    try:
+        return len(load_map_sets(folder, ("colour", "normal", extra), crop))
+    except DataError:
+        return 0
 
 
 def encode(normal01: np.ndarray) -> np.ndarray:
