@@ -5,7 +5,7 @@ Debian maintainer has checked and written down (debian/copyright), and `apt-get 
 the same bytes to anyone. Nothing is installed: each .deb is unpacked with `dpkg-deb -x`.
 
 The images to take are listed by hand in scripts/texture_sources.toml (chosen from contact sheets
-of candidates). A family with `maps_of = "<family>"` holds map sets instead: those images of the
+of candidates). A map family (`[map_families.*]`, `maps_of = "<family>"`) holds map sets instead: those images of the
 named family that have normal, specular or gloss maps beside them in their package (`_nm`, `_sm`,
 `_gm`), each written as `<name>.png` with its maps as `<name>_nm.png` etc. (a normal map keeps its
 alpha: the height), which trainer/map_sets.py groups back into sets. This script downloads the packages, unpacks them, copies each listed image as an
@@ -80,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> list[ImageRecord]:
     catalog = load_catalog(catalog_path)
-    wanted = families or list(catalog["families"])
-    unknown = sorted(set(wanted) - set(catalog["families"]))
+    every = {**catalog["families"], **catalog.get("map_families", {})}
+    wanted = families or list(every)
+    unknown = sorted(set(wanted) - set(every))
     if unknown:
-        raise FetchError(f"unknown families {unknown}; the catalog has {sorted(catalog['families'])}")
+        raise FetchError(f"unknown families {unknown}; the catalog has {sorted(every)}")
     cache = data / ".cache"
     archives: dict[str, tuple[zipfile.ZipFile, str, list]] = {}
     records: list[ImageRecord] = []
@@ -93,7 +94,7 @@ def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> 
             shutil.rmtree(out_dir)  # a re-run gives exactly the catalog's images, no leftovers
         out_dir.mkdir(parents=True)
         seen: set[str] = set()
-        spec = catalog["families"][family]
+        spec = every[family]
         maps_of = spec.get("maps_of")
         if maps_of and maps_of not in catalog["families"]:
             raise FetchError(f"family '{family}' takes the maps of '{maps_of}', which the catalog does not list")

@@ -208,3 +208,32 @@ def test_colour_jitter_leaves_the_data_maps_alone():
     torch.manual_seed(0)  # colour alone: the same random numbers, so the same colours, as before maps existed
     torch.rand(4, 7, 16, 16)
     assert torch.equal(augment.color(x[:, :3]), out[:, :3])
+
+
+def test_the_fetcher_takes_map_sets_with_their_alpha(tmp_path):
+    import io
+    import sys
+    import zipfile
+
+    from helpers import ROOT
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import fetch_textures
+
+    images = {"textures/a.png": Image.fromarray(_colour()), "textures/b.png": Image.fromarray(_colour(seed=2)),
+              "textures/a_nm.png": Image.fromarray(np.dstack([_colour(), _gray(77)]), "RGBA"),
+              "textures/a_gm.png": Image.fromarray(_gray(10))}
+    with zipfile.ZipFile(tmp_path / "t.pk3", "w") as archive:
+        for name, image in images.items():
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            archive.writestr(name, buffer.getvalue())
+    archive = zipfile.ZipFile(tmp_path / "t.pk3")
+    assert fetch_textures.map_siblings(archive, "textures/a.png") == [("textures/a_nm.png", "_nm"),
+                                                                      ("textures/a_gm.png", "_gm")]
+    assert fetch_textures.map_siblings(archive, "textures/b.png") == []
+    normal = fetch_textures.read_map(archive, "pkg", "textures/a_nm.png")
+    assert normal.mode == "RGBA" and np.all(np.asarray(normal)[..., 3] == 77)
+    catalog = fetch_textures.load_catalog(fetch_textures.CATALOG)
+    assert catalog["map_families"] and all(spec["maps_of"] in catalog["families"]
+                                           for spec in catalog["map_families"].values())
