@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from benchmarks.bench_synthesis import seconds  # noqa: E402
 from blender_ganart.core.architecture import flops_per_output_pixel  # noqa: E402
 from blender_ganart.core.model_reader import read_model  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
 
@@ -37,11 +37,11 @@ if {runtime!r} == "numpy":
     sys.modules["torch"] = None  # as in a Blender without PyTorch
 sys.path.insert(0, {root!r})
 from blender_ganart.core.model_reader import read_model
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 model = read_model({model!r})
-synthesize(model, 1, 256, 256, runtime={runtime!r})
+synthesize(model, SynthesisOptions(1, 256, 256), runtime={runtime!r})
 start = time.perf_counter()
-synthesize(model, 1, {size}, {size}, runtime={runtime!r})
+synthesize(model, SynthesisOptions(1, {size}, {size}), runtime={runtime!r})
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
@@ -63,8 +63,8 @@ def matmul_gflops(runtime: str, n: int = 2048, repeats: int = 5) -> float:
 
 def measure(model, path: Path, runtime: str, repeats: int) -> dict:
     flops = flops_per_output_pixel(model.config)
-    t1k = seconds(lambda: synthesize(model, 1, 1024, 1024, runtime=runtime), repeats)
-    t4k = seconds(lambda: synthesize(model, 1, 4096, 4096, runtime=runtime), max(1, repeats // 3))
+    t1k = seconds(lambda: synthesize(model, SynthesisOptions(1, 1024, 1024), runtime=runtime), repeats)
+    t4k = seconds(lambda: synthesize(model, SynthesisOptions(1, 4096, 4096), runtime=runtime), max(1, repeats // 3))
     fresh, peak = peak_memory(path, runtime, 4096)
     achieved = flops * 4096 * 4096 / t4k / 1e9
     matmul = matmul_gflops(runtime)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from blender_ganart.core.derived_maps import derive_maps  # noqa: E402
 from blender_ganart.core.model_maps import learned_maps  # noqa: E402
 from blender_ganart.core.model_reader import read_model  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
 from trainer.errors import DataError  # noqa: E402
 from trainer.map_sets import HEIGHT_AGREEMENT, load_map_sets, map_role  # noqa: E402
@@ -65,12 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("derived from the real colour", swd(real, normal_crops(derived, args.crop, args.count, args.seed), seed=args.seed)))
     for path in args.colour_model:
         model = read_model(path)
-        made = [derive_maps(synthesize(model, s, TEXTURE, TEXTURE)[..., :3], ("normal",))["normal"] for s in range(SEEDS)]
+        colours = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE))[..., :3] for s in range(SEEDS)]
+        made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
         rows.append((f"derived from {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
     for path in args.model:
         model = read_model(path)
-        made = [learned_maps(synthesize(model, s, TEXTURE, TEXTURE, tileable=False), model.card.maps, ("normal",))[1]["normal"]
-                for s in range(SEEDS)]
+        outputs = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE, tileable=False)) for s in range(SEEDS)]
+        made = [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
         rows.append((f"learned by {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
     print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
     for name, value in rows:

@@ -19,7 +19,7 @@ from blender_ganart.core.model_file import ModelCard, load_model, save_model
 from blender_ganart.core.model_maps import learned_maps
 from blender_ganart.core.model_reader import read_model
 from blender_ganart.core.network import Generator
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from trainer_support import quiet, tiny_cli_args, tiny_config
 from trainer.archs import build_arch
 from trainer.cli import main
@@ -59,8 +59,8 @@ def test_a_tiny_full_material_run_trains_exports_evaluates_and_generates(map_dat
     stored = torch.load(path, weights_only=True)["card"]
     assert stored["map_conventions"]["normal"].startswith("tangent space, OpenGL")
 
-    raw = synthesize(model, 5, 64, 64)  # (64, 64, 8): every map, in [0, 1]
-    request = GenerationRequest(path, seed=5, width=64, height=64,
+    raw = synthesize(model, SynthesisOptions(5, 64, 64))  # (64, 64, 8): every map, in [0, 1]
+    request = GenerationRequest(path, SynthesisOptions(5, 64, 64),
                                 maps=MapOptions.from_spec(("normal", "roughness", "height", "ao")))
     texture = compute(request, load_model=read_model).textures[0]
     assert texture.pixels.shape == (64, 64, 3) and texture.channels == ("R", "G", "B")

@@ -200,7 +200,7 @@ def test_pixel_norm_only_generator_is_still_available(tmp_path):
 
 def test_sample_seeds_are_the_addons_textures(tmp_path):
     """A run's sample grid shows what the add-on makes of those seeds: same field, same noise."""
-    from blender_ganart.core.synthesis import synthesize
+    from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
     from trainer.sampling import seed_images
 
@@ -214,7 +214,7 @@ def test_sample_seeds_are_the_addons_textures(tmp_path):
                 param.normal_(0.0, 0.5)  # so that the noise shows
     samples = seed_images(arch, g, torch.device("cpu"), seeds=(5, 9))
     size = arch.cells * arch.gconfig.upsampling
-    texture = synthesize(arch.inference_generator(g), 9, size, size, tileable=True)
+    texture = synthesize(arch.inference_generator(g), SynthesisOptions(9, size, size, tileable=True))
     np.testing.assert_allclose(samples[1].permute(1, 2, 0).numpy(), texture * 2 - 1, atol=1e-5)
 
 

@@ -15,7 +15,7 @@ import torch
 
 from blender_ganart.core.devices import resolve_device
 from blender_ganart.core.errors import GanArtError
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 from .config import TrainConfig, flag, load_config, override, refuse_fixed_options, resolve, resumable_options
 from .errors import ConfigError, TrainerError
@@ -157,7 +157,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         size = args.size or 2 * run.config.data.crop_size
         if not 16 <= size <= 2048:
             raise ConfigError("--size must be 16 to 2048 px")
-        textures = [torch.from_numpy(synthesize(run.generator, seed, size, size, tileable=True, device=device))
+        textures = [torch.from_numpy(synthesize(run.generator, SynthesisOptions(seed, size, size), device=device))
                     for seed in seeds]
         images = torch.stack(textures).permute(0, 3, 1, 2) * 2 - 1  # (N, 3, size, size) in [-1, 1]
     else:
