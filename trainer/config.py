@@ -176,8 +176,8 @@ class TrainConfig:
 
     def generator_config(self) -> GeneratorConfig:
         m = self.model
-        return GeneratorConfig(out_channels=channel_count(self.map_list()), local_dim=m.local_dim, global_dim=m.global_dim,
-                               widths=m.g_widths, extra_convs=m.g_extra_convs, upsample=m.g_upsample,
+        return GeneratorConfig(out_channels=channel_count(self.map_list()), local_dim=m.local_dim,
+                               global_dim=m.global_dim, widths=m.g_widths, extra_convs=m.g_extra_convs, upsample=m.g_upsample,
                                noise=m.g_noise)
 
     def values(self) -> dict:
