@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
 from blender_ganart.core.model_file import MODEL_SUFFIX, load_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
-from trainer.data import CropSampler, ImageSet, load_image_folder  # noqa: E402
+from trainer.data import CropSampler, ImageSet  # noqa: E402
+from trainer.map_sets import load_training_images  # noqa: E402
 from trainer.quality import texture_quality  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         name = path.name.removesuffix(MODEL_SUFFIX)
         model = load_model(path)
         data = args.data or data_folder_for(path)
-        images = load_image_folder(data, args.crop)  # the data at its own resolution
+        # The data at its own resolution; a full-material model's colour against its sets' colour.
+        images = load_training_images(data, model.card.maps, args.crop).colour_only()
         directional = "--no-rot90" in model.card.training_command
 
         def make_texture(seed: int, size: int, tileable: bool):

@@ -174,6 +174,7 @@ def compute(request: GenerationRequest, load_model: Callable,
 
     load_model: path → model_reader.ModelData (the catalog's cache, so repeated presses do not reload).
     """
+    from .model_maps import learned_maps
     from .runtime import choose_runtime
     from .synthesis import synthesize
 
@@ -188,15 +189,19 @@ def compute(request: GenerationRequest, load_model: Callable,
 
         pixels = synthesize(model, options, device=request.device, progress=part_progress,
                             should_cancel=should_cancel, runtime=chosen.name)
-        texture = GeneratedTexture(options.seed, pixels, model.card.name, tuple(model.card.channels),
+        # A full-material model's own maps are used; the maps it lacks are derived from its colour.
+        wanted = request.maps.derived if request.maps is not None else ()
+        colour, learned = learned_maps(pixels, model.card.maps, wanted)
+        texture = GeneratedTexture(options.seed, colour, model.card.name, tuple(model.card.channels)[:colour.shape[2]],
                                    Path(request.model_path).name)
-        if request.maps is not None and request.maps.derived:
-            texture.maps = _derived_maps(pixels, request, should_cancel)
+        if wanted:
+            derived = _derived_maps(colour, request, should_cancel, tuple(n for n in wanted if n not in learned))
+            texture.maps = {name: learned[name] if name in learned else derived[name] for name in wanted}
         result.textures.append(texture)
     return result
 
 
-def _derived_maps(pixels, request: GenerationRequest, should_cancel) -> dict:
+def _derived_maps(pixels, request: GenerationRequest, should_cancel, names: tuple[str, ...]) -> dict:
     """The maps the model does not make, derived from its colour (derived_maps.py)."""
     from .derived_maps import derive_maps
     from .errors import Cancelled
@@ -205,7 +210,9 @@ def _derived_maps(pixels, request: GenerationRequest, should_cancel) -> dict:
         if should_cancel is not None and should_cancel():
             raise Cancelled("Generation cancelled.")
 
-    return derive_maps(pixels[..., :3], request.maps.derived, request.maps, request.options.tileable, check)
+    if not names:
+        return {}
+    return derive_maps(pixels[..., :3], names, request.maps, request.options.tileable, check)
 
 
 def _windows_available_memory() -> int | None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .architecture import GeneratorConfig, parameter_shapes
 from .errors import ModelFileError, first_line
+from .model_maps import COLOUR_ONLY, MAP_CONVENTIONS, channel_count, check_map_names
 
 FORMAT_NAME = "blender_ganart.generator"
 FORMAT_VERSION = 1
@@ -60,6 +61,9 @@ class ModelCard:
     # Source pixels per generated pixel the model was trained at: 1.0 = the data's own resolution,
     # 2.5 = one texture pixel covers 2.5 source pixels (the data was downscaled). 0 = not recorded.
     texel_density: float = 0.0
+    # The maps its channels hold, in order (model_maps.py: each name's channels and convention);
+    # files from before full-material models have none and hold colour alone.
+    maps: tuple[str, ...] = COLOUR_ONLY
 
     def texel_note(self) -> str:
         """What one generated pixel covers, for the panel: an artist sizes textures by it."""
@@ -72,6 +76,9 @@ class ModelCard:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        data["maps"] = list(self.maps)
+        # For people reading the card: each map's convention (fixed by its name, so not read back).
+        data["map_conventions"] = {name: MAP_CONVENTIONS[name] for name in self.maps}
         return data
 
     @classmethod
@@ -94,6 +101,11 @@ class ModelCard:
         if not isinstance(card.channels, (list, tuple)) or not all(isinstance(c, str) for c in card.channels):
             raise ValueError("the card's channels must be a list of channel names")
         card.channels = tuple(card.channels)
+        card.maps = check_map_names(card.maps)
+        # A colour model's channels are whatever its file says, as before maps existed.
+        if card.maps != COLOUR_ONLY and channel_count(card.maps) != len(card.channels):
+            raise ValueError(f"the card's maps {list(card.maps)} need {channel_count(card.maps)} channels, "
+                             f"its channels list {len(card.channels)}")
         return card
 
 
