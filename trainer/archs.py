@@ -21,6 +21,7 @@ from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLP
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
 from .config import TrainConfig, flag
 from .errors import ConfigError
+from .two_scale import TwoScaleDiscriminator
 
 
 class Arch:
@@ -117,6 +118,9 @@ class TextureArch(Arch):
         # The DCGAN discriminator (strided convs + batch norm): it learns quickly enough on a CPU
         # budget; a pooled, norm-free D let this generator collapse to one output in our trials.
         m = self.config.model
+        if m.d_context_scale > 1:
+            return TwoScaleDiscriminator(self.crop, m.d_context_scale, m.d_width, bool(m.spectral_norm),
+                                         self.gconfig.out_channels)
         return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm), self.gconfig.out_channels)
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -69,6 +69,9 @@ class ModelOptions:
     g_batch_norm: bool | None = option(None, "texture G: batch norm while training, folded into the convs on export (default: per arch)")
     init_from: str = option("", "texture G: start from this model file's weights (same widths and dims); '' = random")
     d_width: int = option(64, "texture arch: discriminator channels after its first layer (doubling per level)", check="at_least_1")
+    d_context_scale: int = option(1, "texture arch: judge each crop at two scales: a second discriminator sees it "
+                                     "box-downscaled by this factor (structure), the first sees crop/scale px windows at "
+                                     "full density (detail); 1 = one discriminator at full density", check="at_least_1")
     z_dim: int = option(100, "latent size of the dcgan/mlp generators", check="at_least_1")
     g_base_width: int = option(64, "dcgan G channels at full resolution / mlp hidden units ÷ 16", check="at_least_1")
     spectral_norm: bool | None = option(None, "spectral norm in D (default: per arch)")
@@ -262,6 +265,10 @@ def validate(c: TrainConfig) -> None:
                 raise ConfigError(f"{flag(f.name)} {message}, got {values[f.name]}")
     if c.data.max_side and c.data.max_side < crop:
         raise ConfigError(f"{flag('max_side')} {c.data.max_side} is smaller than {flag('crop_size')} {crop}")
+    scale = c.model.d_context_scale
+    if scale > 1 and (c.model.arch != "texture" or crop % scale or crop // scale < 16):
+        raise ConfigError(f"{flag('d_context_scale')} {scale} needs the texture arch and a {flag('crop_size')} of at least "
+                          f"16 × {scale} px (got {c.model.arch}, {crop} px): the detail windows are crop/scale px")
     if c.model.init_from and c.model.arch != "texture":
         raise ConfigError(f"{flag('init_from')} takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":
