@@ -12,8 +12,11 @@ zip whose manifest sits in one top-level folder and install that folder's conten
 
 The same sources give the same bytes: entries are sorted and carry a fixed timestamp and fixed
 permissions, and nothing from the build machine (owner, time, cache files) gets in. Before
-writing anything, the manifest is checked field by field, the versions in the manifest, bl_info
-and pyproject.toml must agree, and every bundled model must load with the add-on's own loader.
+anything reaches the output folder: the manifest must keep this project's rules (the ones
+Blender's validator cannot know), the versions in the manifest, bl_info and pyproject.toml must
+agree, every bundled model must load with the add-on's own loader, and every zip must pass
+Blender's own extension validator (`blender --command extension validate`, run from the bpy
+module's copy of it), which checks the manifest's fields the way Blender will when installing.
 
 `--wheels` is for users whose Blender has no PyTorch: Blender 4.2+ installs the wheels listed in
 an extension's manifest. Wheels are taken from a local folder (nothing is downloaded here), for
@@ -27,17 +30,28 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
+import importlib.util
+import shutil
 import stat
+import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+try:  # the project's environment (scripts/setup.sh): the add-on's model loader and PyTorch, packaging, tomli-w
+    import tomli_w
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    from blender_ganart.core.errors import ModelFileError
+    from blender_ganart.core.model_file import MODEL_SUFFIX, load_model
+except ImportError as missing:
+    sys.exit(f"build.py: needs the project's Python (.venv/bin/python build.py; scripts/setup.sh makes it): {missing}")
+
 PACKAGE = "blender_ganart"
 MANIFEST_NAME = "blender_manifest.toml"
-MODEL_SUFFIX = ".ganart.pt"
 MODELS_DIR = "models"
 
 # 1980-01-01 is the earliest time a zip entry can hold; any fixed time makes the bytes repeatable.
@@ -45,13 +59,15 @@ FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 ZIP_LEVEL = 9
 
-REQUIRED_FIELDS = (
-    "schema_version", "id", "version", "name", "tagline", "maintainer", "type",
-    "blender_version_min", "license",
-)
-PERMISSION_KEYS = ("files", "network", "clipboard", "camera", "microphone")
 KNOWN_PLATFORMS = ("windows-x64", "windows-arm64", "macos-x64", "macos-arm64", "linux-x64", "linux-arm64")
-TERSE_TEXT_LIMIT = 64  # Blender's limit for the tagline and permission reasons
+LICENSE = "SPDX:GPL-3.0-or-later"  # Blender add-ons are GPL
+# A wheel's platform tag (win_amd64, manylinux_2_28_x86_64, macosx_11_0_universal2) → Blender's names.
+WHEEL_SYSTEMS = (("win", "windows"), ("macosx", "macos"), ("manylinux", "linux"), ("musllinux", "linux"),
+                 ("linux", "linux"))
+WHEEL_MACHINES = (("_x86_64", ("x64",)), ("_amd64", ("x64",)), ("_arm64", ("arm64",)), ("_aarch64", ("arm64",)),
+                  ("_universal2", ("x64", "arm64")))
+# Blender's extension tool, as the bpy module ships it (bpy/<version>/scripts/...).
+VALIDATOR_GLOB = "*/scripts/addons_core/bl_pkg/cli/blender_ext.py"
 
 # Never shipped: interpreter caches, editor and merge leftovers, half-written files, and
 # anything a developer keeps beside the add-on (tests, build output, stale wheel folders).
@@ -65,7 +81,7 @@ class BuildError(Exception):
 
 
 class ManifestError(BuildError):
-    """blender_manifest.toml is missing, is not TOML, or lacks or misstates a field."""
+    """blender_manifest.toml is missing, is not TOML, breaks a project rule, or Blender refuses it."""
 
 
 class VersionMismatchError(BuildError):
@@ -88,8 +104,7 @@ class Entry:
     data: bytes
 
 
-# ---------------------------------------------------------------------------------------------
-# Checks
+# ---- Checks ----------------------------------------------------------------------------------
 
 
 def read_manifest(package_dir: Path) -> dict:
@@ -102,86 +117,25 @@ def read_manifest(package_dir: Path) -> dict:
         raise ManifestError(f"{path} is not valid TOML: {exc}") from None
 
 
-def manifest_problems(manifest: dict) -> list[str]:
-    """Every reason Blender would reject (or mis-list) this manifest, in one list."""
-    problems = [f"the field '{name}' is missing" for name in REQUIRED_FIELDS if name not in manifest]
-    text_fields = ("schema_version", "id", "version", "name", "tagline", "maintainer", "type",
-                   "blender_version_min")
-    for name in text_fields:
-        if name in manifest and not (isinstance(manifest[name], str) and manifest[name].strip()):
-            problems.append(f"'{name}' must be a non-empty text")
-    if problems:
-        return problems
-
-    if manifest["id"] != PACKAGE:
+def check_manifest(manifest: dict) -> None:
+    """This project's rules, which Blender's validator cannot know; it checks each field's form."""
+    problems = []
+    if manifest.get("id", PACKAGE) != PACKAGE:
         problems.append(f"'id' is {manifest['id']!r}; it must be the package folder's name {PACKAGE!r}")
-    if manifest["type"] != "add-on":
+    if manifest.get("type", "add-on") != "add-on":
         problems.append(f"'type' is {manifest['type']!r}; it must be \"add-on\"")
-    if not _is_dotted_numbers(manifest["version"], parts=3):
-        problems.append(f"'version' is {manifest['version']!r}; it must look like 1.2.3")
-    if not _is_dotted_numbers(manifest["blender_version_min"], parts=3):
-        problems.append(f"'blender_version_min' is {manifest['blender_version_min']!r}; it must look like 4.2.0")
-    elif _version_tuple(manifest["blender_version_min"]) < (4, 2, 0):
+    minimum = str(manifest.get("blender_version_min", "4.2.0")).split(".")
+    if all(part.isdigit() for part in minimum) and tuple(map(int, minimum)) < (4, 2):
         problems.append("'blender_version_min' must be 4.2.0 or later (extensions began with Blender 4.2)")
-    problems += _terse_text_problems("tagline", manifest["tagline"])
-
-    licenses = manifest["license"]
-    if not (isinstance(licenses, list) and licenses and all(isinstance(x, str) for x in licenses)):
-        problems.append("'license' must be a list of texts such as [\"SPDX:GPL-3.0-or-later\"]")
-    elif not all(x.startswith("SPDX:") for x in licenses):
-        problems.append("every 'license' entry must start with 'SPDX:'")
-    elif "SPDX:GPL-3.0-or-later" not in licenses:
-        problems.append("'license' must include \"SPDX:GPL-3.0-or-later\" (Blender add-ons are GPL)")
-
-    permissions = manifest.get("permissions", {})
-    if not isinstance(permissions, dict):
-        problems.append("'permissions' must be a table such as [permissions] files = \"...\"")
-    else:
-        for key, reason in permissions.items():
-            if key not in PERMISSION_KEYS:
-                problems.append(f"unknown permission {key!r}; known: {', '.join(PERMISSION_KEYS)}")
-            elif not isinstance(reason, str):
-                problems.append(f"the reason for permission {key!r} must be a text")
-            else:
-                problems += _terse_text_problems(f"permissions.{key}", reason)
-        if "files" not in permissions:
-            problems.append("'permissions' must ask for 'files': the add-on reads model files and writes images")
-
+    if LICENSE not in manifest.get("license", [LICENSE]):
+        problems.append(f"'license' must include \"{LICENSE}\" (Blender add-ons are GPL)")
+    if "files" not in manifest.get("permissions", {"files": ""}):
+        problems.append("'permissions' must ask for 'files': the add-on reads model files and writes images")
     if "wheels" in manifest:
         problems.append("leave 'wheels' out of the source manifest; build.py --wheels writes it into each platform's zip")
     platforms = manifest.get("platforms", [])
-    if not (isinstance(platforms, list) and all(isinstance(x, str) for x in platforms)):
-        problems.append("'platforms' must be a list of texts")
-    else:
-        problems += [f"unknown platform {p!r}; known: {', '.join(KNOWN_PLATFORMS)}"
-                     for p in platforms if p not in KNOWN_PLATFORMS]
-    return problems
-
-
-def _is_dotted_numbers(text: str, parts: int) -> bool:
-    pieces = text.split(".")
-    return len(pieces) == parts and all(piece.isdigit() for piece in pieces)
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(piece) for piece in text.split("."))
-
-
-def _terse_text_problems(name: str, text: str) -> list[str]:
-    """Blender lists these in one line: short, one line, no closing full stop."""
-    if not isinstance(text, str) or not text.strip():
-        return [f"'{name}' must be a non-empty text"]
-    if len(text) > TERSE_TEXT_LIMIT:
-        return [f"'{name}' is {len(text)} characters; Blender allows at most {TERSE_TEXT_LIMIT}"]
-    if text != text.strip() or any(ord(c) < 32 for c in text):
-        return [f"'{name}' must be one line without leading or trailing spaces"]
-    if not (text[-1].isalnum() or text[-1] in ")]}"):
-        return [f"'{name}' must not end with punctuation ({text[-1]!r})"]
-    return []
-
-
-def check_manifest(manifest: dict) -> None:
-    problems = manifest_problems(manifest)
+    problems += [f"unknown platform {p!r}; known: {', '.join(KNOWN_PLATFORMS)}"
+                 for p in (platforms if isinstance(platforms, list) else []) if p not in KNOWN_PLATFORMS]
     if problems:
         raise ManifestError(f"{MANIFEST_NAME} is not usable: " + "; ".join(problems) + ".")
 
@@ -193,9 +147,7 @@ def bl_info_version(package_dir: Path) -> str:
         raise BuildError(f"{init} is missing; it is the add-on's entry point.")
     tree = ast.parse(init.read_text(encoding="utf-8"), filename=str(init))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "bl_info" for t in node.targets
-        ):
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["bl_info"]:
             try:
                 version = ast.literal_eval(node.value)["version"]
             except (ValueError, KeyError, TypeError):
@@ -216,7 +168,9 @@ def pyproject_version(root: Path) -> str | None:
 
 def check_versions(root: Path, package_dir: Path, manifest: dict) -> str:
     """The manifest is the source of truth; the other places must repeat it exactly."""
-    version = manifest["version"]
+    version = manifest.get("version")
+    if not isinstance(version, str):
+        raise ManifestError(f"{MANIFEST_NAME} has no 'version' text such as \"1.2.3\"; the zip is named by it.")
     found = {f"{MANIFEST_NAME}": version, "bl_info in __init__.py": bl_info_version(package_dir)}
     project = pyproject_version(root)
     if project is not None:
@@ -229,15 +183,6 @@ def check_versions(root: Path, package_dir: Path, manifest: dict) -> str:
 
 def check_bundled_models(package_dir: Path) -> list[Path]:
     """Each model must load with the add-on's loader, so a broken file never reaches users."""
-    try:
-        from blender_ganart.core.errors import ModelFileError
-        from blender_ganart.core.model_file import load_model
-    except ImportError as exc:
-        raise BundledModelError(
-            f"Checking the bundled models needs the add-on's loader and PyTorch ({exc}); run build.py "
-            f"with the project's Python: .venv/bin/python build.py"
-        ) from None
-
     models = sorted((package_dir / MODELS_DIR).glob(f"*{MODEL_SUFFIX}"))
     if not models:
         raise BundledModelError(
@@ -252,8 +197,7 @@ def check_bundled_models(package_dir: Path) -> list[Path]:
     return models
 
 
-# ---------------------------------------------------------------------------------------------
-# Contents
+# ---- Contents --------------------------------------------------------------------------------
 
 
 def addon_entries(package_dir: Path) -> list[Entry]:
@@ -295,22 +239,21 @@ def write_zip(path: Path, entries: list[Entry]) -> None:
     tmp.replace(path)
 
 
-# ---------------------------------------------------------------------------------------------
-# Wheels
+# ---- Wheels ----------------------------------------------------------------------------------
 
 
 def wheel_platforms(filename: str) -> set[str] | None:
     """Blender platforms a wheel runs on; None means every platform (a pure-Python wheel).
 
-    The platform tag is the last dash-separated field of the name and may hold several tags
-    joined by dots (manylinux_2_17_x86_64.manylinux2014_x86_64).
+    packaging reads the name (PEP 427), including compressed tag sets such as
+    manylinux_2_17_x86_64.manylinux2014_x86_64; mapping a platform tag to Blender's names is ours.
     """
-    stem = filename[: -len(".whl")]
-    fields = stem.split("-")
-    if not filename.endswith(".whl") or len(fields) not in (5, 6):
-        raise WheelsError(f"{filename!r} is not a wheel file name (name-version-python-abi-platform.whl).")
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename as exc:
+        raise WheelsError(f"{filename!r} is not a wheel file name ({exc}).") from None
     found: set[str] = set()
-    for tag in fields[-1].split("."):
+    for tag in sorted({tag.platform for tag in tags}):
         if tag == "any":
             return None
         platforms = _blender_platforms_of_tag(tag)
@@ -321,21 +264,9 @@ def wheel_platforms(filename: str) -> set[str] | None:
 
 
 def _blender_platforms_of_tag(tag: str) -> set[str]:
-    if tag.startswith("win"):
-        system = "windows"
-    elif tag.startswith("macosx"):
-        system = "macos"
-    elif tag.startswith(("manylinux", "musllinux", "linux")):
-        system = "linux"
-    else:
-        return set()
-    if tag.endswith(("_x86_64", "_amd64")):
-        machines = ["x64"]
-    elif tag.endswith(("_arm64", "_aarch64")):
-        machines = ["arm64"]
-    elif tag.endswith("_universal2") and system == "macos":
-        machines = ["x64", "arm64"]
-    else:
+    system = next((name for prefix, name in WHEEL_SYSTEMS if tag.startswith(prefix)), None)
+    machines = next((names for suffix, names in WHEEL_MACHINES if tag.endswith(suffix)), ())
+    if system is None or (len(machines) > 1 and system != "macos"):  # universal2 is macOS only
         return set()
     return {f"{system}-{machine}" for machine in machines}
 
@@ -369,33 +300,8 @@ def wheels_by_platform(wheels_dir: Path, only: list[str] | None = None) -> dict[
             for platform in targets}
 
 
-def manifest_toml(manifest: dict) -> str:
-    """TOML text for a manifest (texts, lists of texts, tables of texts: all a manifest holds).
-
-    Used for the per-platform zips, whose manifest differs from the source by `wheels` and
-    `platforms`; JSON string quoting is valid TOML basic-string quoting.
-    """
-    lines, tables = [], []
-    for key, value in manifest.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for key, table in tables:
-        lines.append(f"\n[{key}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list) and all(isinstance(x, str) for x in value):
-        return "[" + ", ".join(json.dumps(x, ensure_ascii=False) for x in value) + "]"
-    raise ManifestError(f"cannot write {value!r} into a manifest (only texts and lists of texts)")
-
-
 def platform_zip_entries(base: list[Entry], manifest: dict, platform: str, wheels: list[Path]) -> list[Entry]:
+    """The add-on's entries with its wheels, and a manifest that lists them and the platform."""
     manifest_arcname = f"{PACKAGE}/{MANIFEST_NAME}"
     platform_manifest = dict(manifest)
     platform_manifest["wheels"] = [f"./wheels/{wheel.name}" for wheel in wheels]
@@ -404,13 +310,35 @@ def platform_zip_entries(base: list[Entry], manifest: dict, platform: str, wheel
     else:
         platform_manifest.pop("platforms", None)
     entries = [e for e in base if e.arcname != manifest_arcname]
-    entries.append(Entry(manifest_arcname, manifest_toml(platform_manifest).encode("utf-8")))
+    entries.append(Entry(manifest_arcname, tomli_w.dumps(platform_manifest).encode("utf-8")))
     entries += [Entry(f"{PACKAGE}/wheels/{wheel.name}", wheel.read_bytes()) for wheel in wheels]
     return entries
 
 
-# ---------------------------------------------------------------------------------------------
-# Driver
+# ---- Blender's own validator -----------------------------------------------------------------
+
+
+def blender_validator() -> list[str]:
+    """The command that runs Blender's extension validator from the bpy module (not imported)."""
+    spec = importlib.util.find_spec("bpy")
+    found = sorted(Path(spec.submodule_search_locations[0]).glob(VALIDATOR_GLOB)) if spec else []
+    if not found:
+        raise BuildError("Blender's extension validator was not found: it comes with the bpy module "
+                         "(pip install 'bpy==4.5.*'; scripts/setup.sh installs it).")
+    return [sys.executable, str(found[-1]), "validate"]
+
+
+def validate_with_blender(zip_path: Path, name: str) -> None:
+    """Runs `extension validate` on a zip; its complaints become one ManifestError."""
+    done = subprocess.run([*blender_validator(), str(zip_path)], capture_output=True, text=True, timeout=300)
+    if done.returncode == 0:
+        return
+    lines = [line.removeprefix("FATAL_ERROR:").strip() for line in (done.stdout + done.stderr).splitlines()]
+    reasons = [line for line in lines if line and not line.startswith("Error parsing TOML")]
+    raise ManifestError(f"Blender's extension validator refused {name}: " + "; ".join(reasons or ["no reason given"]))
+
+
+# ---- Driver ----------------------------------------------------------------------------------
 
 
 def build(
@@ -431,13 +359,19 @@ def build(
     per_platform = wheels_by_platform(wheels_dir, platforms) if wheels_dir is not None else {}
 
     entries = addon_entries(package_dir)
-    written = [out_dir / f"{PACKAGE}-{version}.zip"]
-    write_zip(written[0], entries)
+    zips = {f"{PACKAGE}-{version}.zip": entries}
     for platform, wheels in per_platform.items():
-        path = out_dir / f"{PACKAGE}-{version}-{platform.replace('-', '_')}.zip"
-        write_zip(path, platform_zip_entries(entries, manifest, platform, wheels))
-        written.append(path)
-    return written
+        name = f"{PACKAGE}-{version}-{platform.replace('-', '_')}.zip"
+        zips[name] = platform_zip_entries(entries, manifest, platform, wheels)
+    with tempfile.TemporaryDirectory(prefix="ganart-build-") as staging:
+        for name, zip_entries in zips.items():  # all of them pass Blender's validator, or none is written
+            write_zip(Path(staging) / name, zip_entries)
+            validate_with_blender(Path(staging) / name, name)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in zips:
+            shutil.copyfile(Path(staging) / name, out_dir / f"{name}.tmp")
+            (out_dir / f"{name}.tmp").replace(out_dir / name)
+    return [out_dir / name for name in zips]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -476,5 +410,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the add-on's own model loader
     sys.exit(main())

@@ -28,7 +28,7 @@ from blender_ganart import image_io  # noqa: E402
 from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.model_file import ModelCard, save_model  # noqa: E402
 from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 
 def timed(function, repeats):
@@ -72,7 +72,7 @@ def main() -> None:
         lambda: bpy.ops.ganart.generate(model=str(model), seed=next(seeds), width=1024, height=1024), args.repeats)
 
     loaded = model_catalog.CACHE.load(model)
-    core, _ = timed(lambda: synthesize(loaded, next(seeds), 1024, 1024), args.repeats)
+    core, _ = timed(lambda: synthesize(loaded, SynthesisOptions(next(seeds), 1024, 1024)), args.repeats)
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, bpy {bpy.app.version_string}")
     print(f"write 4096x4096 into a Blender image: {write:.3f} s median, {write_best:.3f} s best (target <= 0.5 s)")

@@ -63,7 +63,7 @@ result["seconds"], result["core_seconds"] = [], []
 for seed in range(1, repeats + 1):  # a press, then the core alone: the host's load hits both alike
     result["seconds"].append(press(seed))
     started = time.perf_counter()
-    synthesis.synthesize(model, 100 + seed, size, size)
+    synthesis.synthesize(model, synthesis.SynthesisOptions(100 + seed, size, size))
     result["core_seconds"].append(time.perf_counter() - started)
 result["numpy"] = np.__version__
 with open("/proc/self/maps") as maps:

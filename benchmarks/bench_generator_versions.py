@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 VERSIONS = {
     "0.2 (bilinear + noise)": GeneratorConfig(),
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(repeats):  # interleaved, so a noisy host slows all alike
             for name, g in generators.items():
                 started = time.perf_counter()
-                synthesize(g, 1, size, size)
+                synthesize(g, SynthesisOptions(1, size, size))
                 best[name] = min(best[name], time.perf_counter() - started)
         base = best["0.1 (nearest, no noise)"]
         print(f"{size}x{size}: " + "; ".join(f"{n} {s:.3f} s ({s / base:.2f}x)" for n, s in best.items()), flush=True)

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 
 from blender_ganart.core.architecture import flops_per_output_pixel  # noqa: E402
 from blender_ganart.core.model_reader import read_model  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 RUNTIMES = ("pytorch", "numpy")
 BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
@@ -43,11 +43,11 @@ if {runtime!r} == "numpy":
 sys.path.insert(0, {root!r})
 from benchmarks.peak_memory import own_peak_rss
 from blender_ganart.core.model_reader import read_model
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 model = read_model({model!r})
-synthesize(model, 1, 256, 256, runtime={runtime!r})
+synthesize(model, SynthesisOptions(1, 256, 256), runtime={runtime!r})
 start = time.perf_counter()
-synthesize(model, 1, {size}, {size}, runtime={runtime!r})
+synthesize(model, SynthesisOptions(1, {size}, {size}), runtime={runtime!r})
 print(time.perf_counter() - start, own_peak_rss())
 """
 
@@ -88,7 +88,7 @@ def measure(model, path: Path, repeats: int) -> dict:
     flops = flops_per_output_pixel(model.config)
     results = {name: {} for name in RUNTIMES}
     for size, runs in ((1024, repeats), (4096, max(1, repeats // 3))):
-        times = interleaved({name: (lambda name=name: synthesize(model, 1, size, size, runtime=name))
+        times = interleaved({name: (lambda name=name: synthesize(model, SynthesisOptions(1, size, size), runtime=name))
                              for name in RUNTIMES}, runs)
         for name, pairs in times.items():
             values = [wall for wall, _ in pairs]

@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from blender_ganart.core.devices import resolve_device  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
 from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 
 def default_model(path: str | None):
@@ -65,11 +65,11 @@ sys.path.insert(0, {root!r})
 from benchmarks.peak_memory import own_peak_rss
 sys.argv = ["x"]
 from benchmarks.bench_synthesis import default_model
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 generator, _ = default_model({model!r})
-synthesize(generator, 1, 256, 256, device={device!r})
+synthesize(generator, SynthesisOptions(1, 256, 256), device={device!r})
 start = time.perf_counter()
-synthesize(generator, 1, {size}, {size}, device={device!r})
+synthesize(generator, SynthesisOptions(1, {size}, {size}), device={device!r})
 elapsed = time.perf_counter() - start
 print(elapsed, own_peak_rss())
 """
@@ -95,8 +95,9 @@ def main() -> None:
 
     generator, name = default_model(args.model)
     flops_per_pixel = generator.flops_per_output_pixel()
-    t1k = seconds(lambda: synthesize(generator, 1, 1024, 1024, device=device), args.repeats)
-    t4k = seconds(lambda: synthesize(generator, 1, 4096, 4096, device=device), max(1, args.repeats // 3))
+    t1k = seconds(lambda: synthesize(generator, SynthesisOptions(1, 1024, 1024), device=device), args.repeats)
+    t4k = seconds(lambda: synthesize(generator, SynthesisOptions(1, 4096, 4096), device=device),
+                  max(1, args.repeats // 3))
     peak_t4k, peak_bytes = peak_memory(args.model, 4096, str(device))
     achieved = flops_per_pixel * 4096 * 4096 / t4k / 1e9
     peak_matmul = matmul_gflops(device)

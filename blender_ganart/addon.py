@@ -1,8 +1,8 @@
 """Registering the Blender side; called by __init__.register(), only inside Blender.
 
-Each module owns a `classes` tuple; they are registered in order and unregistered in reverse, and
-every property added to Blender's types is removed again, so enabling and disabling the add-on
-any number of times leaves Blender as it was.
+Each module owns a `classes` tuple; bpy.utils.register_classes_factory registers them in order
+and unregisters them in reverse, and every property added to Blender's types is removed again, so
+enabling and disabling the add-on any number of times leaves Blender as it was.
 
 In the `bpy` module (a plain Python that imports bpy) nothing unregisters add-ons at exit, and a
 PropertyGroup with a Python callback (`update=`, dynamic `items=`) still registered when bpy shuts
@@ -18,13 +18,12 @@ from . import operators, panels, preferences, properties
 
 from .core import jobs, model_catalog
 
-_MODULES = (preferences, properties, operators, panels)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(
+    preferences.classes + properties.classes + operators.classes + panels.classes)
 
 
 def register() -> None:
-    for module in _MODULES:
-        for cls in module.classes:
-            bpy.utils.register_class(cls)
+    _register_classes()
     properties.register_properties()
     # PyTorch may live in the folder set in the preferences; make it importable from the start.
     preferences.apply_extra_packages(preferences.current().extra_packages)
@@ -39,9 +38,7 @@ def unregister() -> None:
         running.cancel()
     jobs.ACTIVE.job = None
     properties.unregister_properties()
-    for module in reversed(_MODULES):
-        for cls in reversed(module.classes):
-            bpy.utils.unregister_class(cls)
+    _unregister_classes()
     model_catalog.CACHE.clear()
 
 

@@ -1,10 +1,10 @@
 """The plain Python API for scripts: `blender --background --python script.py`, or `import bpy`
 in a Python that has the bpy module.
 
-The add-on does not need to be enabled: these functions use the same checks, compute and node
-wiring as the Generate operator, read the add-on preferences when it is enabled (models folder,
-extra packages folder, device, memory limit) and use defaults when it is not. They run
-synchronously and raise GanArtError subclasses (with a sentence a user can act on) instead of
+The add-on does not need to be enabled: these functions go through the same service layer
+(service.py: checks, compute, node wiring) as the Generate operator, read the add-on preferences
+when it is enabled (models folder, extra packages folder, device, memory limit) and use defaults
+when it is not. They run synchronously and raise GanArtError subclasses (with a sentence a user can act on) instead of
 reporting; on any error nothing in the file has been changed.
 
     import bpy
@@ -19,9 +19,10 @@ import os
 
 import bpy
 
-from . import blender_output, operators, preferences
+from . import blender_output, preferences, service
 
 from .core import jobs, model_catalog
+from .core.map_options import MapOptions
 from .core.model_catalog import ModelEntry
 
 __all__ = ["ModelEntry", "list_models", "generate"]
@@ -54,14 +55,12 @@ def generate(target=None, *, model: str | os.PathLike | None = None, seed: int |
     again with the same model file and seed replaces that image (its nodes show the new one)
     instead of adding another. An image of yours with the same name is never touched.
     """
-    from .core.map_options import MapOptions
-
     options = MapOptions.from_spec(maps)
     storage = "PACK" if pack and save_path is None else "SAVE"
-    request, plan = operators.prepare(bpy.context, "" if model is None else str(model), seed, width, height,
-                                      tileable, variation, 1, "NEW_NODE", storage, target, save_path, options)
-    result = jobs.run_now(operators.compute_work(request))
-    _material, images = blender_output.deliver(result, plan, storage, save_path, options)
+    prepared = service.prepare(bpy.context, model="" if model is None else str(model), seed=seed, width=width,
+                               height=height, tileable=tileable, variation=variation, maps=options,
+                               storage=storage, target=target, save_path=save_path)
+    _material, images = service.deliver(prepared, jobs.run_now(service.work(prepared)))
     made = {"color": images[0], **blender_output.map_images(images[0])}
     if pack and storage == "SAVE":  # saved where asked and kept in the .blend as well
         for image in made.values():

@@ -16,6 +16,7 @@ from pathlib import Path
 import bpy
 
 from . import image_io, node_wiring
+from .core.errors import first_line
 from .core.generation import GenerationResult
 from .core.writable import unwritable_reason
 
@@ -115,8 +116,7 @@ def deliver(result: GenerationResult, plan: node_wiring.Target, storage: str = "
                     image_io.pack_image(image)
     except (OSError, RuntimeError) as exc:
         _remove(made, written)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise StorageError(f"Could not store the texture ({first}); nothing was changed.") from None
+        raise StorageError(f"Could not store the texture ({first_line(exc)}); nothing was changed.") from None
     for image in made:
         _take_over(image)
     material = node_wiring.apply_images(plan, colours, maps_made, options)

@@ -93,19 +93,21 @@ class _MapsPanel:
     bl_label = "Maps"
     bl_options = {"DEFAULT_CLOSED"}
 
-    ROWS = (("map_color", None), ("map_normal", "normal_strength"), ("map_roughness", "roughness_strength"),
-            ("map_height", "height_strength"), ("map_ao", "ao_strength"))
+    # (toggle, its strength, the strength's label beside the toggle)
+    ROWS = (("map_color", None, ""), ("map_normal", "normal_strength", "Strength"),
+            ("map_roughness", "roughness_strength", "Strength"), ("map_height", "height_strength", "Scale"),
+            ("map_ao", "ao_strength", "Strength"))
 
     def draw(self, context):
         settings = context.scene.ganart
         col = self.layout.column(align=True)
-        for toggle, strength in self.ROWS:
+        for toggle, strength, label in self.ROWS:
             row = col.row(align=True)
             row.prop(settings, toggle)
             if strength is not None:
                 sub = row.row(align=True)
                 sub.active = getattr(settings, toggle)
-                sub.prop(settings, strength)
+                sub.prop(settings, strength, text=label)
         if settings.map_normal or settings.map_roughness or settings.map_height or settings.map_ao:
             self.layout.label(text="Derived from the colour (periodic filters)", icon="INFO")
 

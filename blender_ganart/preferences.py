@@ -2,8 +2,13 @@
 
 `current()` gives plain values, with defaults when the add-on is not enabled, so the headless API
 works with nothing registered.
+
+The extra packages folder goes onto `sys.path` when the add-on registers and when the user changes
+the folder (the property's update callback), never while drawing: draw() only reads.
 """
 
+import sys
+import textwrap
 from dataclasses import dataclass
 
 import bpy
@@ -44,6 +49,17 @@ def apply_extra_packages(folder: str) -> str:
         dependencies.add_packages_folder(folder)
     except GanArtError as exc:
         return str(exc)
+    return ""
+
+
+def packages_folder_problem(folder: str) -> str:
+    """'' or what is wrong with the extra packages folder, in one line; changes nothing."""
+    try:
+        path = dependencies.packages_folder(folder)
+    except GanArtError as exc:
+        return str(exc)
+    if path is not None and str(path) not in sys.path:
+        return f"{path} is not searched yet: choose the folder again to add it"
     return ""
 
 
@@ -98,35 +114,27 @@ class GANART_AP_preferences(bpy.types.AddonPreferences):
     )
 
     def draw(self, _context):
+        """Reads the settings and whether PyTorch can be found; changes nothing, imports nothing
+        (it runs on every redraw)."""
         layout = self.layout
         layout.prop(self, "models_folder")
         layout.prop(self, "extra_packages")
-        problem = apply_extra_packages(bpy.path.abspath(self.extra_packages))
+        problem = packages_folder_problem(bpy.path.abspath(self.extra_packages))
         if problem:
             layout.label(text=problem, icon="ERROR")
-        elif dependencies.torch_available():
+        elif dependencies.torch_installed():
             layout.label(text="PyTorch found: Auto runs it (faster, and GPUs).", icon="CHECKMARK")
         else:
             layout.label(text="Generating works as it is, with NumPy. PyTorch is optional (faster, GPUs):",
                          icon="INFO")
-            for line in _wrap(dependencies.install_hint(), 90):
+            for line in textwrap.wrap(dependencies.install_hint(), 90, break_long_words=False,
+                                       break_on_hyphens=False):
                 layout.label(text=line)
         layout.prop(self, "runtime", expand=True)
         row = layout.row()
         row.prop(self, "device")
         row.prop(self, "memory_limit_gb")
         layout.label(text="This add-on never goes online; it needs no internet access.", icon="INFO")
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return lines + ([line] if line else [])
 
 
 classes = (GANART_AP_preferences,)

@@ -1,7 +1,9 @@
-"""The panel's settings, one PropertyGroup on the scene (`scene.ganart`), saved with the .blend.
+"""The panel's settings, one PropertyGroup on the scene (`scene.ganart`), saved with the .blend,
+and the generation options it shares with the Generate operator, declared once (`GenerationOptions`).
 
-The Generate operator has its own copy of every option (so scripts, F3 search and the redo panel
-see them); when the panel's button invokes it, it fills unset options from here.
+The operator has these options too (so scripts, F3 search and the redo panel see them): both
+classes inherit them from the one mixin, and their limits come from the core (core/options.py,
+core/map_options.py). When the panel's button invokes the operator, it fills unset options from here.
 """
 
 import zlib
@@ -11,6 +13,8 @@ import bpy
 from . import preferences
 
 from .core import model_catalog
+from .core.map_options import MAX_STRENGTH, MapOptions
+from .core.options import MAX_AMOUNT, MAX_SIZE, MAX_VARIATIONS, MIN_SIZE
 
 SIZE_PRESETS = ("512", "1024", "2048", "4096")
 FILE_CHOICE = "FILE"
@@ -68,27 +72,19 @@ def _stable_number(identifier: str) -> int:
     return 2 + zlib.crc32(identifier.encode()) % (2**31 - 3)
 
 
-class GANART_PG_settings(bpy.types.PropertyGroup):
-    model: bpy.props.EnumProperty(name="Model", description="The generator that makes the texture",
-                                  items=model_items)
-    model_file: bpy.props.StringProperty(name="Model file", subtype="FILE_PATH",
-                                         description="A generator file (*.ganart.pt)")
-    seed: bpy.props.StringProperty(name="Seed", default="0",
-                                   description="An integer up to 2^64-1 or any text; the same seed, model "
-                                               "and options give the same texture")
-    size: bpy.props.EnumProperty(
-        name="Size",
-        items=[(s, f"{s}×{s}", f"{s}×{s} pixels") for s in SIZE_PRESETS]
-        + [("CUSTOM", "Custom", "Set width and height")],
-        default="1024",
-    )
-    width: bpy.props.IntProperty(name="Width", min=0, soft_min=16, soft_max=8192, default=1024, subtype="PIXEL")
-    height: bpy.props.IntProperty(name="Height", min=0, soft_min=16, soft_max=8192, default=1024, subtype="PIXEL")
+class GenerationOptions:
+    """The generation options of the panel and of the Generate operator: both classes inherit
+    these annotations (Blender registers a mixin's properties with each class that uses it)."""
+
+    width: bpy.props.IntProperty(name="Width", min=0, soft_min=MIN_SIZE, soft_max=MAX_SIZE, default=1024,
+                                 subtype="PIXEL")  # min 0, not MIN_SIZE: a too small size gets the core's message
+    height: bpy.props.IntProperty(name="Height", min=0, soft_min=MIN_SIZE, soft_max=MAX_SIZE, default=1024,
+                                  subtype="PIXEL")
     tileable: bpy.props.BoolProperty(name="Tileable", default=True,
                                      description="Opposite edges match, so the texture repeats without seams")
-    variation: bpy.props.FloatProperty(name="Detail variation", min=0.0, max=4.0, soft_max=2.0, default=1.0,
+    variation: bpy.props.FloatProperty(name="Detail variation", min=0.0, max=MAX_AMOUNT, soft_max=2.0, default=1.0,
                                        description="Strength of the local noise (1 = as trained)")
-    variations: bpy.props.IntProperty(name="Variations", min=1, max=16, default=1,
+    variations: bpy.props.IntProperty(name="Variations", min=1, max=MAX_VARIATIONS, default=1,
                                       description="How many textures, from consecutive seeds")
     destination: bpy.props.EnumProperty(
         name="Destination",
@@ -104,8 +100,6 @@ class GANART_PG_settings(bpy.types.PropertyGroup):
             ("SAVE", "Save PNG", "Save a PNG next to the .blend file"),
         ),
     )
-    last_result: bpy.props.StringProperty(name="Last result", options={"SKIP_SAVE"})
-    # The Maps panel; the same names are options of the Generate operator (MAP_OPTION_NAMES).
     map_color: bpy.props.BoolProperty(name="Colour", default=True,
                                       description="Link the colour to Base Color (it is always generated: "
                                                   "the other maps come from it)")
@@ -115,14 +109,34 @@ class GANART_PG_settings(bpy.types.PropertyGroup):
     map_height: bpy.props.BoolProperty(name="Height", description="A height map through a Displacement node "
                                                                   "into the Material Output")
     map_ao: bpy.props.BoolProperty(name="AO", description="Ambient occlusion multiplied into the colour")
-    normal_strength: bpy.props.FloatProperty(name="Strength", min=0.0, max=100.0, soft_max=10.0, default=2.0,
-                                             description="Slope of the normals (bakes into the map)")
-    roughness_strength: bpy.props.FloatProperty(name="Strength", min=0.0, max=100.0, soft_max=3.0, default=1.0,
-                                                description="How far roughness moves from 0.6")
-    height_strength: bpy.props.FloatProperty(name="Scale", min=0.0, max=100.0, soft_max=1.0, default=0.02,
-                                             description="The Displacement node's Scale (scene units)")
-    ao_strength: bpy.props.FloatProperty(name="Strength", min=0.0, max=100.0, soft_max=3.0, default=1.0,
+    normal_strength: bpy.props.FloatProperty(name="Normal strength", min=0.0, max=MAX_STRENGTH, soft_max=10.0,
+                                             default=2.0, description="Slope of the normals (bakes into the map)")
+    roughness_strength: bpy.props.FloatProperty(name="Roughness strength", min=0.0, max=MAX_STRENGTH, soft_max=3.0,
+                                                default=1.0, description="How far roughness moves from 0.6")
+    height_strength: bpy.props.FloatProperty(name="Height scale", min=0.0, max=MAX_STRENGTH, soft_max=1.0,
+                                             default=0.02, description="The Displacement node's Scale (scene units)")
+    ao_strength: bpy.props.FloatProperty(name="AO strength", min=0.0, max=MAX_STRENGTH, soft_max=3.0, default=1.0,
                                          description="How much occlusion darkens")
+
+
+OPTION_NAMES = tuple(GenerationOptions.__annotations__)
+
+
+class GANART_PG_settings(GenerationOptions, bpy.types.PropertyGroup):
+    model: bpy.props.EnumProperty(name="Model", description="The generator that makes the texture",
+                                  items=model_items)
+    model_file: bpy.props.StringProperty(name="Model file", subtype="FILE_PATH",
+                                         description="A generator file (*.ganart.pt)")
+    seed: bpy.props.StringProperty(name="Seed", default="0",
+                                   description="An integer up to 2^64-1 or any text; the same seed, model "
+                                               "and options give the same texture")
+    size: bpy.props.EnumProperty(
+        name="Size",
+        items=[(s, f"{s}×{s}", f"{s}×{s} pixels") for s in SIZE_PRESETS]
+        + [("CUSTOM", "Custom", "Set width and height")],
+        default="1024",
+    )
+    last_result: bpy.props.StringProperty(name="Last result", options={"SKIP_SAVE"})
 
     def pixel_size(self) -> tuple[int, int]:
         if self.size == "CUSTOM":
@@ -131,14 +145,8 @@ class GANART_PG_settings(bpy.types.PropertyGroup):
         return side, side
 
 
-MAP_OPTION_NAMES = ("map_color", "map_normal", "map_roughness", "map_height", "map_ao", "normal_strength",
-                    "roughness_strength", "height_strength", "ao_strength")
-
-
 def map_options(source):
-    """The Maps settings of the panel or the operator (same property names) as MapOptions."""
-    from .core.map_options import MapOptions
-
+    """The Maps options of the panel or the operator (GenerationOptions' names) as MapOptions."""
     return MapOptions(color=source.map_color, normal=source.map_normal, roughness=source.map_roughness,
                       height=source.map_height, ao=source.map_ao, normal_strength=source.normal_strength,
                       roughness_strength=source.roughness_strength, height_strength=source.height_strength,

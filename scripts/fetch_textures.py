@@ -5,7 +5,10 @@ Debian maintainer has checked and written down (debian/copyright), and `apt-get 
 the same bytes to anyone. Nothing is installed: each .deb is unpacked with `dpkg-deb -x`.
 
 The images to take are listed by hand in scripts/texture_sources.toml (chosen from contact sheets
-of candidates). This script downloads the packages, unpacks them, copies each listed image as an
+of candidates). A map family (`[map_families.*]`, `maps_of = "<family>"`) holds map sets instead: those images of the
+named family that have normal, specular or gloss maps beside them in their package (`_nm`, `_sm`,
+`_gm`), each written as `<name>.png` with its maps as `<name>_nm.png` etc. (a normal map keeps its
+alpha: the height), which trainer/map_sets.py groups back into sets. This script downloads the packages, unpacks them, copies each listed image as an
 RGB PNG into data/<family>/ and writes data/manifest.json with package, version, source path and
 license per image (per-file license entries of a machine-readable copyright file are honoured).
 
@@ -35,6 +38,7 @@ CATALOG = Path(__file__).with_name("texture_sources.toml")
 MIN_SIDE = 128  # smaller images give too few distinct training crops
 MAX_ASPECT = 2.2
 MIN_STD = 6.0  # in 8-bit levels; flatter images are solid colours, not textures
+MAP_SUFFIXES = ("_nm", "_sm", "_gm")  # maps beside a colour image: normal (+height in alpha), specular, gloss
 
 
 class FetchError(Exception):
@@ -76,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> list[ImageRecord]:
     catalog = load_catalog(catalog_path)
-    wanted = families or list(catalog["families"])
-    unknown = sorted(set(wanted) - set(catalog["families"]))
+    every = {**catalog["families"], **catalog.get("map_families", {})}
+    wanted = families or list(every)
+    unknown = sorted(set(wanted) - set(every))
     if unknown:
-        raise FetchError(f"unknown families {unknown}; the catalog has {sorted(catalog['families'])}")
+        raise FetchError(f"unknown families {unknown}; the catalog has {sorted(every)}")
     cache = data / ".cache"
     archives: dict[str, tuple[zipfile.ZipFile, str, list]] = {}
     records: list[ImageRecord] = []
@@ -89,29 +94,57 @@ def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> 
             shutil.rmtree(out_dir)  # a re-run gives exactly the catalog's images, no leftovers
         out_dir.mkdir(parents=True)
         seen: set[str] = set()
-        for entry in catalog["families"][family]["images"]:
+        spec = every[family]
+        maps_of = spec.get("maps_of")
+        if maps_of and maps_of not in catalog["families"]:
+            raise FetchError(f"family '{family}' takes the maps of '{maps_of}', which the catalog does not list")
+        for entry in catalog["families"][maps_of]["images"] if maps_of else spec["images"]:
             package, _, source_path = entry.partition(":")
             if package not in catalog["packages"]:
                 raise FetchError(f"'{entry}' names package '{package}', which the catalog does not list")
             if package not in archives:
                 archives[package] = open_package(package, catalog["packages"][package], cache)
             archive, version, copyright_rules = archives[package]
+            siblings = map_siblings(archive, source_path) if maps_of else []
+            if maps_of and not siblings:
+                continue  # a map-set family keeps the colour images that have maps
             image = read_texture(archive, package, source_path)
             digest = hashlib.sha256(image.tobytes()).hexdigest()
             if digest in seen:  # the same picture ships in several games
                 continue
             seen.add(digest)
-            name = package + "--" + source_path.replace("/", "_").rsplit(".", 1)[0] + ".png"
-            image.save(out_dir / name)
-            license_ = license_for(
-                catalog["packages"][package], copyright_rules, source_path
-            )
-            records.append(
-                ImageRecord(family, f"{family}/{name}", package, version, source_path, license_,
-                            image.width, image.height, digest)
-            )
+            stem = package + "--" + source_path.replace("/", "_").rsplit(".", 1)[0]
+            files = [(source_path, stem + ".png", image)]
+            files += [(path, stem + suffix + ".png", read_map(archive, package, path)) for path, suffix in siblings]
+            for path, name, picture in files:
+                picture.save(out_dir / name)
+                license_ = license_for(catalog["packages"][package], copyright_rules, path)
+                records.append(ImageRecord(family, f"{family}/{name}", package, version, path, license_,
+                                           picture.width, picture.height,
+                                           hashlib.sha256(picture.tobytes()).hexdigest()))
     write_manifest(data, records)
     return records
+
+
+def map_siblings(archive: zipfile.ZipFile, source_path: str) -> list[tuple[str, str]]:
+    """(path in the archive, suffix) of the normal, specular and gloss maps stored beside a colour
+    image under the game suffixes `_nm`, `_sm`, `_gm` (ufoai-textures' names)."""
+    names = set(archive.namelist())
+    stem = source_path.rsplit(".", 1)[0]
+    return [(stem + suffix + ext, suffix) for suffix in MAP_SUFFIXES for ext in (".png", ".jpg", ".tga")
+            if stem + suffix + ext in names]
+
+
+def read_map(archive: zipfile.ZipFile, package: str, source_path: str) -> Image.Image:
+    """A data map as stored, made RGB or RGBA (a normal map's alpha holds its height): none of
+    read_texture's colour checks apply to it."""
+    try:
+        image = Image.open(io.BytesIO(archive.read(source_path)))
+        image.load()
+    except (KeyError, OSError, ValueError) as exc:
+        raise FetchError(f"{package}:{source_path} cannot be read: {exc}") from None
+    has_alpha = "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
+    return image.convert("RGBA" if has_alpha else "RGB")
 
 
 def load_catalog(path: Path) -> dict:

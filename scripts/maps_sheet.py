@@ -35,10 +35,10 @@ def sheet(model_path: Path, size: int, seed: int):
 
     from blender_ganart.core.derived_maps import derive_maps
     from blender_ganart.core.model_file import load_model
-    from blender_ganart.core.synthesis import synthesize
+    from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
     model = load_model(model_path)
-    color = synthesize(model, seed, size, size)
+    color = synthesize(model, SynthesisOptions(seed, size, size))
     maps = derive_maps(color)
     panels = [("colour", color), ("height", maps["height"]), ("normal (OpenGL)", maps["normal"]),
               ("roughness", maps["roughness"]), ("AO", maps["ao"]), ("lit at 20°", lit(color, maps["normal"]))]

@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
 from blender_ganart.core.model_file import MODEL_SUFFIX, load_model  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
-from trainer.data import CropSampler, ImageSet, load_image_folder  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
+from trainer.data import CropSampler, ImageSet  # noqa: E402
+from trainer.map_sets import load_training_images  # noqa: E402
 from trainer.quality import texture_quality  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
@@ -57,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         name = path.name.removesuffix(MODEL_SUFFIX)
         model = load_model(path)
         data = args.data or data_folder_for(path)
-        images = load_image_folder(data, args.crop)  # the data at its own resolution
+        # The data at its own resolution; a full-material model's colour against its sets' colour.
+        images = load_training_images(data, model.card.maps, args.crop).colour_only()
         directional = "--no-rot90" in model.card.training_command
 
         def make_texture(seed: int, size: int, tileable: bool):
-            return synthesize(model, seed, size, size, tileable=tileable)
+            return synthesize(model, SynthesisOptions(seed, size, size, tileable=tileable))
 
         report = texture_quality(images, make_texture, crop=args.crop, count=args.crops,
                                  cell=model.config.upsampling, rot90=not directional)
@@ -103,13 +105,14 @@ def contact_sheet(model, images) -> Image.Image:
     top = LABEL + TILE
     draw.text((4, top + 3), f"{model.card.name}: seeds 0-3, {TILE} px at 1:1", fill="black")
     for seed in range(4):
-        sheet.paste(to_image(synthesize(model, seed, TILE, TILE, tileable=False)), (seed * TILE, top + LABEL))
+        texture = synthesize(model, SynthesisOptions(seed, TILE, TILE, tileable=False))
+        sheet.paste(to_image(texture), (seed * TILE, top + LABEL))
     top += LABEL + TILE
     draw.text((4, top + 3), "seed 1 tileable, tiled 2x2 (1:1)", fill="black")
     draw.text((2 * TILE + 4, top + 3), "seed 2 at 1024 px, shown at 1:2", fill="black")
-    tiled = np.tile(synthesize(model, 1, TILE, TILE, tileable=True), (2, 2, 1))
+    tiled = np.tile(synthesize(model, SynthesisOptions(1, TILE, TILE, tileable=True)), (2, 2, 1))
     sheet.paste(to_image(tiled), (0, top + LABEL))
-    large = to_image(synthesize(model, 2, 4 * TILE, 4 * TILE, tileable=False)).reduce(2)
+    large = to_image(synthesize(model, SynthesisOptions(2, 4 * TILE, 4 * TILE, tileable=False))).reduce(2)
     sheet.paste(large, (2 * TILE, top + LABEL))
     return sheet
 

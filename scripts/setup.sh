@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the project needs on a fresh machine with Python 3.11: a virtual environment
-# in .venv with PyTorch (CPU wheel, pinned), the bpy module, and the project itself (editable).
+# in .venv with PyTorch (CPU wheel, pinned), the bpy module, build.py's helpers (packaging, tomli-w)
+# and the project itself (editable) with its dependencies (NumPy, Pillow, tqdm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ fi
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 # torch is pinned: an unpinned torch pulls several GB of CUDA packages.
 $PIP install "torch==2.13.0"
-$PIP install -e ".[test,blender]"
+$PIP install -e ".[test,blender,build]"
 
 # [issue 4, tests/test_blender_window.py] The add-on in a real Blender window: Debian's Blender
 # 3.4 under Xvfb (software OpenGL from Mesa), with the system's NumPy (python3-numpy, 1.24: Debian's

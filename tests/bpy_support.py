@@ -1,8 +1,11 @@
-"""Helpers the bpy-module tests share: pressing Generate and what a failure must leave unchanged."""
+"""Helpers the bpy-module tests share: pressing Generate, what a failure must leave unchanged, and
+where the nodes of a material are."""
 
 from pathlib import Path
 
 import bpy
+
+from helpers import node_box
 
 
 def write_small_model(folder: Path) -> Path:
@@ -33,3 +36,19 @@ def file_state():
             [(m.name, len(m.node_tree.nodes) if m.node_tree else 0,
               sorted((link.from_node.name, link.to_node.name) for link in m.node_tree.links) if m.node_tree else [])
              for m in bpy.data.materials])
+
+
+def node_boxes(tree) -> dict:
+    """{node name: its box} (helpers.node_box): drawn sizes where a window drew the tree, else
+    each node's real width and the height of its header and socket rows. Rows counted: the
+    visible outputs and the linked inputs (an unlinked input may sit in a collapsed panel of a
+    Blender 4 node and take no row of its own)."""
+    scale = bpy.context.preferences.system.ui_scale
+    boxes = {}
+    for node in tree.nodes:
+        if node.type == "FRAME":
+            continue
+        rows = sum(s.enabled and not s.hide for s in node.outputs) + sum(s.is_linked for s in node.inputs)
+        boxes[node.name] = node_box(node.location.x, node.location.y, node.width, tuple(node.dimensions), scale,
+                                    rows)
+    return boxes

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, with_active_noise
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -18,18 +18,6 @@ def small_config():
 
     # Three levels (4 px per latent cell) keep tests fast while exercising every code path.
     return GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 16, 8), extra_convs=(1, 1, 0))
-
-
-def with_active_noise(generator):
-    """A new generator's noise strengths are zero; tests give them values, so the pixel noise
-    shows in the output and every property tested must hold with it."""
-    import torch
-
-    with torch.no_grad():
-        for name, param in generator.named_parameters():
-            if name.endswith("noise_weight"):
-                param.normal_(0.0, 0.5)
-    return generator
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """The add-on inside the real `bpy` module (4.5): registration, Generate, save/reload, every
 failure, the headless API and a Cycles render. One process; the file is reset between tests."""
 
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,11 +11,12 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import blender_ganart  # noqa: E402
-from bpy_support import file_state, generate, write_small_model  # noqa: E402
+from helpers import overlapping  # noqa: E402
+from bpy_support import file_state, generate, node_boxes, write_small_model  # noqa: E402
 from blender_ganart import api, image_io  # noqa: E402
 from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 SIZE = 64
 
@@ -66,11 +69,49 @@ def test_register_and_unregister_twice_leaves_blender_clean():
         assert "VIEW3D_PT_ganart" not in dir(bpy.types) and "GANART_AP_preferences" not in dir(bpy.types)
 
 
+class _RecordedLayout:
+    """Records what draw() puts on screen: a UILayout exists only while a real window draws."""
+
+    def __init__(self):
+        self.labels = []
+
+    def prop(self, *_args, **_kwargs):
+        pass
+
+    def label(self, text="", icon="NONE"):
+        self.labels.append(text)
+
+    def row(self):
+        return self
+
+
+def test_preferences_put_the_packages_folder_on_sys_path_on_change_and_draw_changes_nothing(addon, tmp_path):
+    """draw() runs on every redraw: it once appended the folder to sys.path each time it ran."""
+    prefs = bpy.context.preferences.addons["blender_ganart"].preferences
+    chosen, later = tmp_path / "chosen", tmp_path / "later"
+    chosen.mkdir()
+    before = list(sys.path)
+    try:
+        prefs.extra_packages = str(chosen)  # the update callback adds it
+        assert sys.path == before + [str(chosen.resolve())]
+        later.mkdir()
+        for folder, shown in ((later, "is not searched yet"), (tmp_path / "missing", "not found"),
+                              ("", "PyTorch found")):  # this venv has PyTorch
+            added, modules = list(sys.path), set(sys.modules)
+            layout = _RecordedLayout()
+            type(prefs).draw(SimpleNamespace(layout=layout, extra_packages=str(folder)), bpy.context)
+            assert sys.path == added and set(sys.modules) == modules, "draw() changed sys.path or imported"
+            assert any(shown in text for text in layout.labels), layout.labels
+    finally:
+        prefs.extra_packages = ""
+        sys.path[:] = before
+
+
 def test_generate_into_new_material_matches_core_synthesis(plane, model_path):
     assert _generate(model=str(model_path), seed=11) == {"FINISHED"}
     material = plane.active_material
     image = bpy.data.images["Pebbles 11"]
-    expected = synthesize(load_model(model_path), 11, SIZE, SIZE)
+    expected = synthesize(load_model(model_path), SynthesisOptions(11, SIZE, SIZE))
     assert tuple(image.size) == (SIZE, SIZE) and image.colorspace_settings.name == "sRGB"
     assert np.abs(_rgb(image) - expected).max() <= 0.5 / 255 + 1e-6  # 8-bit rounding only
     bsdf = next(n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
@@ -86,18 +127,16 @@ def test_generating_again_updates_the_same_image_and_node(plane, model_path):
     assert [i.name for i in bpy.data.images] == ["Pebbles 3"] and tuple(bpy.data.images[0].size) == (32, 32)
     nodes = plane.active_material.node_tree.nodes
     assert sum(n.type == "TEX_IMAGE" for n in nodes) == 1
-    np.testing.assert_allclose(_rgb(bpy.data.images[0]), synthesize(load_model(model_path), 3, 32, 32),
+    np.testing.assert_allclose(_rgb(bpy.data.images[0]),
+                               synthesize(load_model(model_path), SynthesisOptions(3, 32, 32)),
                                atol=0.5 / 255 + 1e-6)
 
 
 def test_variations_get_consecutive_seeds_and_non_overlapping_nodes(plane, model_path):
     _generate(model=str(model_path), seed=20, variations=3)
     assert sorted(bpy.data.images.keys()) == ["Pebbles 20", "Pebbles 21", "Pebbles 22"]
-    nodes = list(plane.active_material.node_tree.nodes)
-    boxes = [(n.location.x, n.location.y - 280, n.location.x + 240, n.location.y) for n in nodes]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    boxes = node_boxes(plane.active_material.node_tree)
+    assert len(boxes) == 5 and overlapping(boxes) == [], boxes  # output, BSDF, three image nodes
 
 
 def test_existing_material_keeps_its_nodes_and_gets_the_link(plane, model_path):
@@ -139,7 +178,8 @@ def test_save_png_next_to_the_blend(plane, model_path, tmp_path):
     from PIL import Image
 
     saved = np.asarray(Image.open(png).convert("RGB"), dtype=np.float32) / 255
-    np.testing.assert_allclose(saved, synthesize(load_model(model_path), 8, SIZE, SIZE), atol=0.5 / 255 + 1e-6)
+    np.testing.assert_allclose(saved, synthesize(load_model(model_path), SynthesisOptions(8, SIZE, SIZE)),
+                               atol=0.5 / 255 + 1e-6)
     assert bpy.data.images["Pebbles 8"].packed_file is None
 
 
@@ -183,7 +223,8 @@ def test_headless_api_lists_and_generates(addon, model_path, tmp_path):
     cube = bpy.context.active_object
     image = api.generate(cube, model="Pebbles", seed=4, width=SIZE, height=48)
     assert image.name == "Pebbles 4" and tuple(image.size) == (SIZE, 48)
-    np.testing.assert_allclose(_rgb(image), synthesize(load_model(model_path), 4, SIZE, 48), atol=0.5 / 255 + 1e-6)
+    np.testing.assert_allclose(_rgb(image), synthesize(load_model(model_path), SynthesisOptions(4, SIZE, 48)),
+                               atol=0.5 / 255 + 1e-6)
     material = bpy.data.materials.new("Given")
     image2 = api.generate(material, model=str(model_path), seed=6, width=SIZE, height=SIZE,
                           save_path=tmp_path / "out.png")
@@ -200,7 +241,7 @@ def test_headless_api_lists_and_generates(addon, model_path, tmp_path):
 def test_cycles_render_shows_the_texture(plane, model_path):
     """A plane under a uniform white sky, diffuse only: each rendered pixel is the albedo."""
     _generate(model=str(model_path), seed=2)
-    texture = synthesize(load_model(model_path), 2, SIZE, SIZE)
+    texture = synthesize(load_model(model_path), SynthesisOptions(2, SIZE, SIZE))
     material = plane.active_material
     bsdf = next(n for n in material.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     bsdf.inputs["Roughness"].default_value = 1.0

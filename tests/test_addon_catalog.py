@@ -12,7 +12,7 @@ import pytest
 from blender_ganart.core import dependencies, generation, jobs, model_catalog
 from blender_ganart.core.errors import Cancelled, ModelFileError, SynthesisOptionsError
 from blender_ganart.core.model_file import ModelCard, load_model, save_model
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,21 +74,25 @@ def test_cache_reuses_a_model_until_its_file_changes(folders, small_generator):
     assert cache.load(path).card.name == "Moss v2"
 
 
-def _request(path, **overrides):
-    options = dict(seed=5, width=64, height=48, tileable=True, variation=1.0, count=1, device="cpu")
-    options.update(overrides)
-    return generation.GenerationRequest(Path(path), **options)
+def _request(path, count=1, **overrides):
+    options = SynthesisOptions(**{"seed": 5, "width": 64, "height": 48, "tileable": True, "variation": 1.0,
+                                  **overrides})
+    return generation.GenerationRequest(Path(path), options, count, device="cpu")
 
 
 @pytest.mark.parametrize("overrides, message", [
     ({"width": 0}, "Width 0 px is out of range"),
     ({"height": 100000}, "Height 100000 px is out of range"),
     ({"count": 0}, "Variations must be 1 to 16"),
-    ({"seed": -1}, "Seed must be 0"),
+    ({"count": True}, "Variations must be 1 to 16"),
+    ({"seed": -1}, "Seed: an integer seed must be between 0 and"),
+    ({"seed": 2**64 - 1, "count": 2}, "Seed 18446744073709551615 with 2 variations passes 2.64-1"),
 ])
 def test_impossible_requests_are_refused_with_their_reason(small_model_file, overrides, message):
-    with pytest.raises(SynthesisOptionsError, match=message):
-        generation.check_request(_request(small_model_file, **overrides))
+    """Building the request is its check: the error comes before any model is read, in one line."""
+    with pytest.raises(SynthesisOptionsError, match=message) as raised:
+        _request(small_model_file, **overrides)
+    assert len(str(raised.value).splitlines()) == 1
 
 
 def test_too_large_for_memory_is_refused_before_allocating(small_model_file):
@@ -108,8 +112,9 @@ def test_compute_gives_each_variation_its_consecutive_seed(small_model_file):
     result = generation.compute(_request(small_model_file, count=2), lambda p: model, progress=seen.append)
     assert [t.seed for t in result.textures] == [5, 6]
     for texture in result.textures:
-        np.testing.assert_array_equal(texture.pixels, synthesize(model, texture.seed, 64, 48, device="cpu"))
-    assert result.textures[0].model_name == "Small test model" and result.seconds > 0
+        expected = synthesize(model, SynthesisOptions(texture.seed, 64, 48), device="cpu")
+        np.testing.assert_array_equal(texture.pixels, expected)
+    assert result.textures[0].model_name == "Small test model"
     assert seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
 
 

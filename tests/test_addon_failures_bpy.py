@@ -15,7 +15,7 @@ from blender_ganart.core.model_file import ModelCard, load_model, save_model  # 
 from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
 from blender_ganart.node_wiring import TargetError  # noqa: E402
 from blender_ganart.core.seeds import SEED_MAX, parse_seed  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 SIZE = 32
 
@@ -82,7 +82,8 @@ def test_a_save_that_fails_during_delivery_removes_what_it_made(plane, models):
     from blender_ganart import node_wiring
     from blender_ganart.core import generation
 
-    result = generation.compute(generation.GenerationRequest(models[0], 3, SIZE, SIZE, count=2), load_model)
+    request = generation.GenerationRequest(models[0], SynthesisOptions(3, SIZE, SIZE), count=2)
+    result = generation.compute(request, load_model)
     plan = node_wiring.plan_target(plane)
     before = file_state()
     with pytest.raises(blender_output.StorageError, match="Could not store the texture .*nothing was changed"):
@@ -100,7 +101,8 @@ def test_a_users_image_with_the_same_name_is_never_touched(plane, models):
     generated = [i for i in bpy.data.images if i.get(blender_output.SOURCE_KEY)]
     assert len(generated) == 1 and generated[0] != mine
     np.testing.assert_allclose(image_io.read_pixels(generated[0])[..., :3],
-                               synthesize(load_model(models[0]), 77, SIZE, SIZE), atol=0.5 / 255 + 1e-6)
+                               synthesize(load_model(models[0]), SynthesisOptions(77, SIZE, SIZE)),
+                               atol=0.5 / 255 + 1e-6)
 
 
 def test_two_models_with_the_same_card_name_keep_their_own_images(plane, models):
@@ -110,7 +112,8 @@ def test_two_models_with_the_same_card_name_keep_their_own_images(plane, models)
     assert sources == ["other.ganart.pt:5", "pebbles.ganart.pt:5"]
     for image in bpy.data.images:
         path = models[0] if image[blender_output.SOURCE_KEY].startswith("pebbles") else models[1]
-        np.testing.assert_allclose(image_io.read_pixels(image)[..., :3], synthesize(load_model(path), 5, SIZE, SIZE),
+        np.testing.assert_allclose(image_io.read_pixels(image)[..., :3],
+                                   synthesize(load_model(path), SynthesisOptions(5, SIZE, SIZE)),
                                    atol=0.5 / 255 + 1e-6)
 
 

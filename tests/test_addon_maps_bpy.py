@@ -9,13 +9,14 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from bpy_support import file_state, generate, write_small_model  # noqa: E402
+from bpy_support import file_state, generate, node_boxes, write_small_model  # noqa: E402
 from blender_ganart import api, image_io  # noqa: E402
+from helpers import overlapping  # noqa: E402
 from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.derived_maps import MapOptions, decode_normals, derive_maps  # noqa: E402
 from blender_ganart.core.errors import SynthesisOptionsError  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
-from blender_ganart.core.synthesis import synthesize  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 SIZE = 64
 ALL_MAPS = dict(map_normal=True, map_roughness=True, map_height=True, map_ao=True)
@@ -59,10 +60,8 @@ def _source(socket):
 
 
 def _no_overlaps(tree):
-    boxes = [(n.location.x, n.location.y - 280, n.location.x + 240, n.location.y) for n in tree.nodes]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    boxes = node_boxes(tree)
+    assert overlapping(boxes) == [], boxes
 
 
 def test_every_map_is_an_image_wired_into_the_material(plane, model_path):
@@ -76,7 +75,7 @@ def test_every_map_is_an_image_wired_into_the_material(plane, model_path):
         assert images[f"Pebbles 5 {name}"].packed_file is not None
 
     # the pixels are the core's derived maps of the core's texture (8-bit rounding only)
-    texture = synthesize(load_model(model_path), 5, SIZE, SIZE)
+    texture = synthesize(load_model(model_path), SynthesisOptions(5, SIZE, SIZE))
     expected = derive_maps(texture)
     np.testing.assert_allclose(_pixels(images["Pebbles 5 Normal"]), expected["normal"], atol=EIGHT_BIT)
     for name, key in (("Roughness", "roughness"), ("Height", "height"), ("AO", "ao")):
@@ -171,7 +170,7 @@ def test_api_returns_every_image(plane, model_path):
                         maps={"normal": 3.0, "height": None})
     assert sorted(made) == ["color", "height", "normal"]
     assert made["normal"].name == "Pebbles 4 Normal" and made["color"].name == "Pebbles 4"
-    expected = derive_maps(synthesize(load_model(model_path), 4, SIZE, SIZE), ("normal",),
+    expected = derive_maps(synthesize(load_model(model_path), SynthesisOptions(4, SIZE, SIZE)), ("normal",),
                            MapOptions(normal_strength=3.0))["normal"]
     np.testing.assert_allclose(_pixels(made["normal"]), expected, atol=EIGHT_BIT)
     assert isinstance(api.generate(plane, model=str(model_path), seed=4, width=SIZE, height=SIZE),

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import node_box, overlapping
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "blender_scripts"
 SCREENSHOT_COPY = os.environ.get("GANART_SCREENSHOT_COPY")  # e.g. docs/screenshot_panel.png
@@ -55,7 +57,7 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     model_id = f"bundled:{bundled[0].name}" if bundled else f"user:{model.name}"  # a real model looks best
     config = {"report": str(tmp_path / "report.json"), "site_packages": sysconfig.get_paths()["purelib"],
               "models_folder": str(model.parent), "model_id": model_id,
-              "screenshot": str(tmp_path / "screenshot.png")}
+              "screenshot": str(tmp_path / "screenshot.png"), "node_layout": True}
     report = _window_session(config, env, tmp_path)
     assert report["invoke_result"] == ["RUNNING_MODAL"]  # the threaded path, not the synchronous one
     name = next(n for n in report["images"] if n.endswith(" 42"))
@@ -67,6 +69,11 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     assert shot.size == (1280, 800) and np.asarray(shot.convert("L")).std() > 10  # a drawn window, not black
     if SCREENSHOT_COPY:
         shutil.copyfile(config["screenshot"], ROOT / SCREENSHOT_COPY)
+    # The nodes every map and two variations add, at the sizes Blender drew them: none overlaps.
+    boxes = {name: node_box(x, y, width, (drawn_w, drawn_h), report["ui_scale"])
+             for name, (x, y, width, drawn_w, drawn_h) in report["nodes"].items()}
+    assert sum(name.startswith("Image Texture") for name in boxes) >= 10 and len(boxes) >= 15, sorted(boxes)
+    assert overlapping(boxes) == [], boxes
 
 
 def test_window_built_zip_generates_without_pytorch(tmp_path, small_generator):

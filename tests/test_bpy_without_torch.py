@@ -106,7 +106,7 @@ def run_session(python: str, zip_path: Path, tmp_path: Path) -> dict:
 
 def test_zip_generates_pytorchs_pixels_in_bpy_without_torch(python_without_torch, built_zip, tmp_path):
     from blender_ganart.core.model_reader import read_model
-    from blender_ganart.core.synthesis import synthesize
+    from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
     result = run_session(python_without_torch, built_zip, tmp_path)
     assert result["torch_importable"] is False and result["torch_loaded"] is False
@@ -116,8 +116,8 @@ def test_zip_generates_pytorchs_pixels_in_bpy_without_torch(python_without_torch
         assert "with NumPy; PyTorch not found" in run["last_result"], run["last_result"]
         model_file, made_seed = run["source"].rsplit(":", 1)
         assert int(made_seed) == seed
-        expected = synthesize(read_model(ROOT / "blender_ganart" / "models" / model_file), seed, width, height,
-                              tileable, runtime="pytorch")
+        expected = synthesize(read_model(ROOT / "blender_ganart" / "models" / model_file),
+                              SynthesisOptions(seed, width, height, tileable), runtime="pytorch")
         texture = np.load(tmp_path / f"{index}_float.npy")
         assert texture.shape == expected.shape and texture.std() > 0.01
         assert np.abs(texture - expected).max() <= TOLERANCE

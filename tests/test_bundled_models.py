@@ -19,7 +19,7 @@ from PIL import Image
 from blender_ganart.core.model_catalog import BUNDLED_DIR, list_models, resolve_model
 from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model
 from blender_ganart.core.network import Generator, GeneratorConfig
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -56,12 +56,12 @@ def test_bundled_file_is_small_and_fully_described(path):
 @pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.name)
 def test_bundled_model_makes_a_seamless_varied_texture(path):
     model = load_model(path)
-    a = synthesize(model, seed=3, width=128, height=128, tileable=True, device="cpu")
-    b = synthesize(model, seed=4, width=128, height=128, tileable=True, device="cpu")
+    a = synthesize(model, SynthesisOptions(seed=3, width=128, height=128, tileable=True), device="cpu")
+    b = synthesize(model, SynthesisOptions(seed=4, width=128, height=128, tileable=True), device="cpu")
     assert a.shape == (128, 128, 3) and np.isfinite(a).all()
     # Per channel: colour alone is not texture. Some real plates and walls are low in contrast,
     # so one seed may be calm, but none is flat (collapsed models gave < 0.004) and most vary.
-    spreads = [float(synthesize(model, seed=s, width=128, height=128).reshape(-1, 3).std(axis=0).max())
+    spreads = [float(synthesize(model, SynthesisOptions(s, 128, 128)).reshape(-1, 3).std(axis=0).max())
                for s in range(8)]
     assert min(spreads) > 0.008, f"a seed gives a flat colour (spatial std per seed {spreads})"
     assert np.median(spreads) > 0.02, f"most seeds are nearly flat (spatial std per seed {spreads})"
@@ -87,7 +87,7 @@ def test_bundled_model_prints_no_latent_cell_grid(path):
     from trainer.quality import lattice_score
 
     model = load_model(path)
-    textures = [synthesize(model, seed=s, width=512, height=512, tileable=False) for s in range(4)]
+    textures = [synthesize(model, SynthesisOptions(seed=s, width=512, height=512, tileable=False)) for s in range(4)]
     score = lattice_score(textures, model.config.upsampling)
     assert score < 2.5, f"{path.name}: lattice score {score:.1f} (a visible grid scores 5 and more)"
     assert model.card.texel_density == pytest.approx(1.0), "bundled models learn their data's own resolution"

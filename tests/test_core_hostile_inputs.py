@@ -165,7 +165,7 @@ def test_memory_check_counts_the_models_cell_size(tmp_path):
     deep = Generator(GeneratorConfig(local_dim=2, global_dim=2, widths=[4] * 12, extra_convs=[0] * 12))
     path = tmp_path / "deep.ganart.pt"
     save_model(path, deep, ModelCard(name="Deep"))
-    request = generation.GenerationRequest(path, width=64, height=64, device="cpu")
+    request = generation.GenerationRequest(path, SynthesisOptions(width=64, height=64), device="cpu")
     need = generation.memory_needed(64, 64, 1, load_model(path).config)
     assert need - generation.memory_needed(64, 64) > 2048 * 2048 * 3 * 4
     with pytest.raises(generation.NotEnoughMemoryError, match="renders whole 2048-px cells"):
@@ -179,7 +179,7 @@ def test_memory_check_counts_the_models_cell_size(tmp_path):
     dict(seed="hello"), dict(seed="²"), dict(seed="①"), dict(seed="\ud800"),
 ])
 def test_numpy_integers_and_any_text_are_seeds_and_sizes(options):
-    validated = SynthesisOptions(**{"width": 32, "height": 32, **options}).validated()
+    validated = SynthesisOptions(**{"width": 32, "height": 32, **options})
     assert type(validated.seed) is int and type(validated.width) is int and 0 <= validated.seed < 2**64
 
 
@@ -196,7 +196,7 @@ def test_unicode_digits_are_text_not_numbers():
 ])
 def test_wrong_types_are_one_options_error(options, message):
     with pytest.raises(SynthesisOptionsError, match=message):
-        SynthesisOptions(**{"width": 32, "height": 32, **options}).validated()
+        SynthesisOptions(**{"width": 32, "height": 32, **options})
 
 
 def test_readme_lists_every_refused_model_file():

@@ -10,7 +10,7 @@ import torch
 from blender_ganart.core.errors import ModelFileError
 from blender_ganart.core.model_file import FORMAT_NAME, ModelCard, load_model, save_model
 from blender_ganart.core.network import Generator, GeneratorConfig
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 
 def _payload(path):
@@ -24,7 +24,8 @@ def test_round_trip_keeps_card_config_and_pixels(tmp_path, small_generator):
     save_model(path, small_generator, card, half=False)
     loaded = load_model(path)
     assert loaded.card == card and loaded.config == small_generator.config and loaded.path == path
-    np.testing.assert_array_equal(synthesize(loaded, 3, 48, 48), synthesize(small_generator, 3, 48, 48))
+    options = SynthesisOptions(3, 48, 48)
+    np.testing.assert_array_equal(synthesize(loaded, options), synthesize(small_generator, options))
 
 
 def test_half_precision_file_is_smaller_and_close(tmp_path, default_generator):
@@ -33,8 +34,8 @@ def test_half_precision_file_is_smaller_and_close(tmp_path, default_generator):
     save_model(half, default_generator, ModelCard())
     assert half.stat().st_size < 0.6 * full.stat().st_size
     assert half.stat().st_size < 5 * 2**20  # the default architecture ships under 5 MB
-    a = synthesize(load_model(full), 1, 64, 64)
-    b = synthesize(load_model(half), 1, 64, 64)
+    a = synthesize(load_model(full), SynthesisOptions(1, 64, 64))
+    b = synthesize(load_model(half), SynthesisOptions(1, 64, 64))
     assert np.abs(a - b).max() < 0.02
 
 

@@ -8,7 +8,7 @@ import torch
 from blender_ganart.core.counter_rng import hashed_bits, normal_noise, uniform_noise
 from blender_ganart.core.latent import PixelNoise, latent_field
 from blender_ganart.core.network import LEGACY_OPTIONS, Generator, GeneratorConfig, upsample2
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 
 def _splitmix_reference(key: int, row: int, col: int) -> int:
@@ -104,7 +104,7 @@ def test_tileable_textures_under_one_cell_have_detail(default_generator, size):
     """A tileable texture at most one latent cell wide has a single latent value; without pixel
     noise it came out flat or as stripes (std 0), with it it has detail in both directions."""
     width, height = size
-    texture = synthesize(default_generator, 5, width, height, tileable=True)
+    texture = synthesize(default_generator, SynthesisOptions(5, width, height, tileable=True))
     assert texture.std(axis=(0, 1)).min() > 1e-3
     assert np.abs(np.diff(texture, axis=0)).mean() > 1e-3 and np.abs(np.diff(texture, axis=1)).mean() > 1e-3
 

@@ -16,10 +16,9 @@ from blender_ganart.core.model_file import ModelCard, load_model, save_model
 from blender_ganart.core.model_reader import read_model
 from blender_ganart.core.network import Generator, GeneratorConfig
 from blender_ganart.core.runtime import choose_runtime
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
-from conftest import with_active_noise
-from helpers import cached_venv
+from helpers import cached_venv, with_active_noise
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
@@ -50,8 +49,8 @@ def test_one_plan_gives_the_torch_networks_weights():
 def test_numpy_gives_the_pytorch_pixels(generator, tileable, cells):
     f = generator.config.upsampling
     width, height = max(16, int(cells[1] * f)), max(16, int(cells[0] * f))
-    torch_texture = synthesize(generator, 5, width, height, tileable, runtime="pytorch")
-    numpy_texture = synthesize(generator, 5, width, height, tileable, runtime="numpy")
+    torch_texture = synthesize(generator, SynthesisOptions(5, width, height, tileable), runtime="pytorch")
+    numpy_texture = synthesize(generator, SynthesisOptions(5, width, height, tileable), runtime="numpy")
     assert numpy_texture.shape == torch_texture.shape == (height, width, 3)
     assert numpy_texture.std() > 0.01
     assert np.abs(numpy_texture - torch_texture).max() <= TOLERANCE
@@ -61,8 +60,8 @@ def test_numpy_gives_the_pytorch_pixels(generator, tileable, cells):
 def test_bundled_models_give_the_same_pixels_in_both_runtimes(path):
     data = read_model(path)
     for tileable, size in ((True, (96, 64)), (False, (70, 45))):
-        a = synthesize(data, 3, *size, tileable, runtime="pytorch")
-        b = synthesize(data, 3, *size, tileable, runtime="numpy")
+        a = synthesize(data, SynthesisOptions(3, *size, tileable), runtime="pytorch")
+        b = synthesize(data, SynthesisOptions(3, *size, tileable), runtime="numpy")
         assert np.abs(a - b).max() <= TOLERANCE
 
 
@@ -102,10 +101,11 @@ def test_tileable_numpy_texture_tiles_exactly():
 
 def test_progress_and_cancel(generator):
     seen = []
-    synthesize(generator, 1, 64, 64, runtime="numpy", tile=16, progress=seen.append)
+    synthesize(generator, SynthesisOptions(1, 64, 64), runtime="numpy", tile=16, progress=seen.append)
     assert len(seen) > 1 and seen == sorted(seen) and seen[-1] == 1.0
     with pytest.raises(Cancelled):
-        synthesize(generator, 1, 64, 64, runtime="numpy", tile=16, should_cancel=lambda: len(seen) > 0)
+        synthesize(generator, SynthesisOptions(1, 64, 64), runtime="numpy", tile=16,
+                   should_cancel=lambda: len(seen) > 0)
 
 
 def test_runtime_choice():
@@ -124,7 +124,7 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np
 from blender_ganart.core import runtime
 from blender_ganart.core.model_reader import read_model
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 chosen = runtime.choose_runtime("auto")
 assert chosen.name == "numpy" and "PyTorch not found" in chosen.note, chosen
 try:
@@ -132,8 +132,8 @@ try:
 except Exception as exc:
     print("PYTORCH", type(exc).__name__, str(exc).splitlines()[0])
 data = read_model(sys.argv[2])
-np.save(sys.argv[3], synthesize(data, 4, 80, 48, tileable=True))
-np.save(sys.argv[4], synthesize(data, 4, 40, 36, tileable=False))
+np.save(sys.argv[3], synthesize(data, SynthesisOptions(4, 80, 48, tileable=True)))
+np.save(sys.argv[4], synthesize(data, SynthesisOptions(4, 40, 36, tileable=False)))
 assert "torch" not in {m.split(".")[0] for m, v in sys.modules.items() if v is not None}
 print("NUMPY", np.__version__)
 """
@@ -146,8 +146,8 @@ def no_torch_run(python: str, model: Path, tmp_path: Path) -> subprocess.Complet
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     loaded = load_model(model)
-    expected = (synthesize(loaded, 4, 80, 48, tileable=True, runtime="pytorch"),
-                synthesize(loaded, 4, 40, 36, tileable=False, runtime="pytorch"))
+    expected = (synthesize(loaded, SynthesisOptions(4, 80, 48, tileable=True), runtime="pytorch"),
+                synthesize(loaded, SynthesisOptions(4, 40, 36, tileable=False), runtime="pytorch"))
     for path, want in zip(outs, expected):
         assert np.abs(np.load(path) - want).max() <= TOLERANCE
     return out

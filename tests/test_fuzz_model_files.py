@@ -125,7 +125,7 @@ def test_mutated_model_files_load_or_fail_in_one_line(model_bytes, tmp_path):
             outcomes["refused"] += 1
             return
         outcomes["loaded"] += 1
-        synthesize(model, 0, 16, 16, device="cpu")  # a file that loads also renders
+        synthesize(model, SynthesisOptions(0, 16, 16), device="cpu")  # a file that loads also renders
 
     check()
     print(f"fuzzed model files: {outcomes}, peak memory grew {_peak_mib() - start} MiB")
@@ -144,13 +144,12 @@ SEEDS = st.one_of(st.integers(-2**66, 2**66), st.text(), st.floats(), st.none(),
        tileable=st.booleans())
 def test_synthesis_arguments_validate_or_fail_in_one_line(seed, width, height, variation, tileable):
     try:
-        options = SynthesisOptions(seed, width, height, tileable, variation).validated()
+        options = SynthesisOptions(seed, width, height, tileable, variation)
     except SynthesisOptionsError as exc:
         assert len(str(exc).splitlines()) == 1
         return
     assert type(options.seed) is int and 0 <= options.seed < 2**64
     assert type(options.width) is int and type(options.height) is int and type(options.variation) is float
     if options.width <= 40 and options.height <= 40:
-        texture = synthesize(GENERATOR, options.seed, options.width, options.height, tileable, options.variation,
-                             device="cpu")
+        texture = synthesize(GENERATOR, options, device="cpu")
         assert texture.shape == (options.height, options.width, 3)

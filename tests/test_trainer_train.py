@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from blender_ganart.core.model_file import load_model
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from helpers import ROOT
 from trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
 from trainer.checkpoint import load_checkpoint
@@ -72,7 +72,7 @@ def test_cli_run_writes_checkpoint_metrics_samples_and_exports_a_loadable_model(
     assert "levels.0.0.bn.weight" in load_checkpoint(run / "checkpoint.pt")["G_ema"]
     for name, tensor in model.generator.state_dict().items():
         assert torch.allclose(tensor, ema[name].half().float())
-    texture = synthesize(model, seed=3, width=64, height=48)
+    texture = synthesize(model, SynthesisOptions(seed=3, width=64, height=48))
     assert texture.shape == (48, 64, 3)
 
     assert main(["sample", str(model_path), "--seeds", "0-3", "--repeat", "2", "--out", str(tmp_path / "s.png")]) == 0

@@ -21,6 +21,7 @@ from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLP
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
 from .config import TrainConfig, flag
 from .errors import ConfigError
+from .two_scale import TwoScaleDiscriminator
 
 
 class Arch:
@@ -93,12 +94,19 @@ class TextureArch(Arch):
             raise ConfigError(f"{flag('init_from')}: {exc}") from None
         mine, theirs = self.gconfig, source.config
         shape = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
-        if any(getattr(mine, name) != getattr(theirs, name) for name in shape):
+        # A colour model may start a full-material run: its output conv gives the colour channels
+        # (the first three, in both), the other maps' output weights start fresh.
+        colour_start = theirs.out_channels == 3 and mine.out_channels > 3
+        if any(getattr(mine, name) != getattr(theirs, name) for name in shape
+               if not (colour_start and name == "out_channels")):
             raise ConfigError(f"{flag('init_from')}: {path} has another architecture ("
                               + ", ".join(f"{n} {getattr(theirs, n)}" for n in shape)
                               + "); give the run the same " + ", ".join(map(flag, ("g_widths", "g_extra_convs", "local_dim", "global_dim"))))
         own = g.state_dict()
         own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
+        if colour_start:
+            for name in ("to_output.weight", "to_output.bias"):
+                own[name][:3] = source.state_dict()[name]
         g.load_state_dict(own)
 
     def inference_generator(self, g: nn.Module) -> nn.Module:
@@ -110,7 +118,10 @@ class TextureArch(Arch):
         # The DCGAN discriminator (strided convs + batch norm): it learns quickly enough on a CPU
         # budget; a pooled, norm-free D let this generator collapse to one output in our trials.
         m = self.config.model
-        return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm))
+        if m.d_context_scale > 1:
+            return TwoScaleDiscriminator(self.crop, m.d_context_scale, m.d_width, bool(m.spectral_norm),
+                                         self.gconfig.out_channels)
+        return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm), self.gconfig.out_channels)
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, latent_dim, cells, cells): i.i.d. local noise plus one global code per image,

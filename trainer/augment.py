@@ -19,6 +19,10 @@ def augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
 
 
 def color(x: torch.Tensor) -> torch.Tensor:
+    """Brightness, saturation and contrast jitter of the colour channels (the first three); the
+    other maps of a full-material batch (normal, height, …) are data, not colour, and stay as they are."""
+    if x.shape[1] > 3:
+        return torch.cat([color(x[:, :3]), x[:, 3:]], dim=1)
     n = x.shape[0]
     rand = lambda: torch.rand(n, 1, 1, 1, dtype=x.dtype, device=x.device)  # noqa: E731
     x = x + (rand() - 0.5)  # brightness

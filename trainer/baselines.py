@@ -47,13 +47,14 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """(N, 3, crop, crop) → (N,) logits: strided 4×4 convs with batch-norm and LeakyReLU."""
+    """(N, channels, crop, crop) → (N,) logits: strided 4×4 convs with batch-norm and LeakyReLU.
+    channels: 3 for colour; a full-material run sees all its maps stacked."""
 
-    def __init__(self, crop: int, base_width: int = 64, spectral_norm: bool = False):
+    def __init__(self, crop: int, base_width: int = 64, spectral_norm: bool = False, channels: int = 3):
         super().__init__()
         sn = lambda layer: _maybe_sn(layer, spectral_norm)  # noqa: E731
         ch = base_width
-        layers: list[nn.Module] = [sn(nn.Conv2d(3, ch, 4, 2, 1, bias=False)), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [sn(nn.Conv2d(channels, ch, 4, 2, 1, bias=False)), nn.LeakyReLU(0.2, True)]
         res = crop // 2
         while res > 4:
             layers += [sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False)), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2, True)]

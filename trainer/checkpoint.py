@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from blender_ganart.core.errors import reason
+
 from .atomic import write_atomically
 from .errors import CheckpointError
 
@@ -28,7 +30,7 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     try:
         write_atomically(path, lambda handle: torch.save(payload, handle))
     except (OSError, RuntimeError) as exc:  # a full disk surfaces as either, depending on where it hits
-        raise CheckpointError(f"could not write the checkpoint {path} ({_reason(exc)}); the previous "
+        raise CheckpointError(f"could not write the checkpoint {path} ({reason(exc)}); the previous "
                               f"checkpoint is untouched") from None
 
 
@@ -43,19 +45,12 @@ def load_checkpoint(path: Path) -> dict:
                               f"plain data, which a trainer checkpoint never does") from None
     except (EOFError, zipfile.BadZipFile, RuntimeError, OSError, ValueError) as exc:
         raise CheckpointError(f"the checkpoint {path} is damaged or not a trainer checkpoint "
-                              f"({_reason(exc)})") from None
+                              f"({reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not a trainer checkpoint")
     if payload.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint version {payload.get('version')!r}; this trainer reads {FORMAT_VERSION}")
     return payload
-
-
-def _reason(exc: BaseException) -> str:
-    """An error in a few words: an OSError's reason ("No space left on device"), else its first line."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def rng_state() -> dict:

@@ -15,13 +15,13 @@ import torch
 
 from blender_ganart.core.devices import resolve_device
 from blender_ganart.core.errors import GanArtError
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 from .config import TrainConfig, flag, load_config, override, refuse_fixed_options, resolve, resumable_options
-from .data import load_image_folder
 from .errors import ConfigError, TrainerError
 from .flags import add_train_arguments, given_train_options
 from .loop import train
+from .map_sets import load_training_images
 from .run_folder import CONFIG_NAME, command_line
 from .runs import check_resumable, check_run_folder
 SIGNAL_STATUS = {"SIGINT": 130, "SIGTERM": 143}
@@ -157,7 +157,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         size = args.size or 2 * run.config.data.crop_size
         if not 16 <= size <= 2048:
             raise ConfigError("--size must be 16 to 2048 px")
-        textures = [torch.from_numpy(synthesize(run.generator, seed, size, size, tileable=True, device=device))
+        textures = [torch.from_numpy(synthesize(run.generator, SynthesisOptions(seed, size, size), device=device))
                     for seed in seeds]
         images = torch.stack(textures).permute(0, 3, 1, 2) * 2 - 1  # (N, 3, size, size) in [-1, 1]
     else:
@@ -184,8 +184,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     data = args.data or (run.config.data.data if run.run_dir else "")
     if not data:
         raise ConfigError("--data is required when evaluating a model file")
-    images = load_image_folder(data, run.config.data.crop_size, run.config.data.max_side,
-                               warn=lambda m: print(f"warning: {m}", file=sys.stderr))
+    # A full-material model is judged by its colour against the colour of the sets it learned from.
+    images = load_training_images(data, run.config.map_list(), run.config.data.crop_size, run.config.data.max_side,
+                                  warn=lambda m: print(f"warning: {m}", file=sys.stderr)).colour_only()
     result = evaluate_run(run, images, args.images, args.seed, resolve_device(args.device))
     print(json.dumps(result.as_dict()) if args.json else result.table())
     return 0

@@ -15,6 +15,7 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from blender_ganart.core.model_maps import MAP_CHANNELS, channel_count, check_map_names
 from blender_ganart.core.network import GeneratorConfig
 
 from .atomic import write_text_atomically
@@ -51,6 +52,9 @@ class DataOptions:
     rot90: bool = option(True, "random 90° rotations of real crops")
     max_side: int = option(0, "downscale images larger than this on load (0 = never: the model learns the data's own texel "
                                         "density; a model card records the density it learned)", check="non_negative")
+    maps: str = option("colour", "maps learned together, comma-separated from " + ",".join(MAP_CHANNELS)
+                       + ", colour first; more than colour reads the folder as map sets (trainer/map_sets.py) "
+                       "and skips sets lacking one")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class ModelOptions:
     g_batch_norm: bool | None = option(None, "texture G: batch norm while training, folded into the convs on export (default: per arch)")
     init_from: str = option("", "texture G: start from this model file's weights (same widths and dims); '' = random")
     d_width: int = option(64, "texture arch: discriminator channels after its first layer (doubling per level)", check="at_least_1")
+    d_context_scale: int = option(1, "texture arch: judge each crop at two scales: a second discriminator sees it "
+                                     "box-downscaled by this factor (structure), the first sees crop/scale px windows at "
+                                     "full density (detail); 1 = one discriminator at full density", check="at_least_1")
     z_dim: int = option(100, "latent size of the dcgan/mlp generators", check="at_least_1")
     g_base_width: int = option(64, "dcgan G channels at full resolution / mlp hidden units ÷ 16", check="at_least_1")
     spectral_norm: bool | None = option(None, "spectral norm in D (default: per arch)")
@@ -172,13 +179,18 @@ class TrainConfig:
 
     def generator_config(self) -> GeneratorConfig:
         m = self.model
-        return GeneratorConfig(out_channels=3, local_dim=m.local_dim, global_dim=m.global_dim,
-                               widths=m.g_widths, extra_convs=m.g_extra_convs, upsample=m.g_upsample,
+        return GeneratorConfig(out_channels=channel_count(self.map_list()), local_dim=m.local_dim,
+                               global_dim=m.global_dim, widths=m.g_widths, extra_convs=m.g_extra_convs, upsample=m.g_upsample,
                                noise=m.g_noise)
 
     def values(self) -> dict:
         """Every option by name (names are unique over all sections)."""
         return {k: v for name in SECTIONS for k, v in vars(getattr(self, name)).items()}
+
+    def map_list(self) -> tuple[str, ...]:
+        """--maps as names ("colour" also as "color"); validate() has checked them."""
+        names = tuple(m for m in self.data.maps.replace(" ", "").split(",") if m)
+        return tuple("colour" if m == "color" else m for m in names)
 
     def augment_list(self) -> tuple[str, ...]:
         return tuple(a for a in (self.augment.augment or "").replace(" ", "").split(",") if a)
@@ -239,6 +251,12 @@ def validate(c: TrainConfig) -> None:
     unknown = set(c.augment_list()) - set(AUGMENTS)
     if unknown:
         raise ConfigError(f"unknown {flag('augment')} {sorted(unknown)}; choose from {', '.join(AUGMENTS)}")
+    try:
+        maps = check_map_names(c.map_list())
+    except ValueError as exc:
+        raise ConfigError(f"{flag('maps')} '{c.data.maps}': {exc}") from None
+    if maps != ("colour",) and c.model.arch != "texture":
+        raise ConfigError(f"{flag('maps')} needs {flag('arch')} texture (the {c.model.arch} generator makes colour only)")
     values = c.values()
     for f in option_fields():
         if "check" in f.metadata:
@@ -247,6 +265,10 @@ def validate(c: TrainConfig) -> None:
                 raise ConfigError(f"{flag(f.name)} {message}, got {values[f.name]}")
     if c.data.max_side and c.data.max_side < crop:
         raise ConfigError(f"{flag('max_side')} {c.data.max_side} is smaller than {flag('crop_size')} {crop}")
+    scale = c.model.d_context_scale
+    if scale > 1 and (c.model.arch != "texture" or crop % scale or crop // scale < 16):
+        raise ConfigError(f"{flag('d_context_scale')} {scale} needs the texture arch and a {flag('crop_size')} of at least "
+                          f"16 × {scale} px (got {c.model.arch}, {crop} px): the detail windows are crop/scale px")
     if c.model.init_from and c.model.arch != "texture":
         raise ConfigError(f"{flag('init_from')} takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":

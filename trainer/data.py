@@ -19,7 +19,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from blender_ganart.core.model_maps import COLOUR_ONLY, channel_slices
+
 from .errors import DataError
+from .normals import orient
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tga", ".bmp", ".tif", ".tiff", ".webp")
 # Images that are found but not read, each with the reason given in its warning.
@@ -43,6 +46,9 @@ class ImageSet:
     upscaled: list[Path] = field(default_factory=list)
     downscaled: list[Path] = field(default_factory=list)
     scales: list[float] = field(default_factory=list)  # per image: source pixels per stored pixel
+    # The maps stacked in each image's channels (blender_ganart.core.model_maps), colour first;
+    # map sets (trainer/map_sets.py) have more than colour.
+    maps: tuple[str, ...] = COLOUR_ONLY
 
     @property
     def texel_density(self) -> float:
@@ -63,7 +69,16 @@ class ImageSet:
             text += f", {len(self.upscaled)} smaller than the crop upscaled"
         if self.downscaled:
             text += f", {len(self.downscaled)} larger than --max-side downscaled"
+        if self.maps != COLOUR_ONLY:
+            text += f"; each a set of {'+'.join(self.maps)} maps"
         return text
+
+    def colour_only(self) -> "ImageSet":
+        """The same images with their colour channels alone (what colour metrics compare)."""
+        if self.maps == COLOUR_ONLY:
+            return self
+        return ImageSet([np.ascontiguousarray(im[:, :, :3]) for im in self.images], list(self.paths),
+                        list(self.skipped), list(self.upscaled), list(self.downscaled), list(self.scales))
 
 
 def find_image_files(root: Path, warn: Warn | None = None) -> list[Path]:
@@ -113,8 +128,9 @@ def find_image_files(root: Path, warn: Warn | None = None) -> list[Path]:
     return sorted(files)
 
 
-def load_rgb(path: Path, warn: Warn | None = None) -> np.ndarray:
-    """Decodes one file into (H, W, 3) uint8, or raises UnusableImage saying why.
+def load_rgb(path: Path, warn: Warn | None = None, keep_alpha: bool = False) -> np.ndarray:
+    """Decodes one file into (H, W, 3) uint8 (with keep_alpha, (H, W, 4): see to_rgba_array),
+    or raises UnusableImage saying why.
 
     Pillow's own warnings (e.g. "Corrupt EXIF data") go to `warn` with the file's name.
     """
@@ -128,7 +144,7 @@ def load_rgb(path: Path, warn: Warn | None = None) -> np.ndarray:
             with Image.open(path) as img:
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                rgb = to_rgb_array(img)
+                rgb = to_rgba_array(img) if keep_alpha else to_rgb_array(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UnusableImage(f"refused as a possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:
@@ -160,6 +176,17 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     if mode == "RGB":
         return np.ascontiguousarray(np.asarray(img))
     return np.ascontiguousarray(np.asarray(img.convert("RGB")))
+
+
+def to_rgba_array(img: Image.Image) -> np.ndarray:
+    """(H, W, 4) uint8: the colour as to_rgb_array gives it, then the alpha (255 where there is
+    none). Game normal maps keep their height there (trainer/map_sets.py)."""
+    rgb = to_rgb_array(img)
+    if img.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (img.mode == "P" and "transparency" in img.info):
+        alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
+    else:
+        alpha = np.full(rgb.shape[:2], 255, dtype=np.uint8)
+    return np.ascontiguousarray(np.dstack([rgb, alpha]))
 
 
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
@@ -213,32 +240,33 @@ def load_image_folder(root: str | Path, crop_size: int, max_side: int = 0, warn:
 
 
 class CropSampler:
-    """Random crops with flips and 90° rotations, from its own seeded RNG (saved in checkpoints)."""
+    """Random crops with flips and 90° rotations, from its own seeded RNG (saved in checkpoints).
+
+    Every map of a set gets the same crop, flips and turns; normal vectors turn with the image."""
 
     def __init__(self, image_set: ImageSet, crop_size: int, seed: int, flips: bool = True, rot90: bool = True):
         self.images = image_set.images
+        self.channels = self.images[0].shape[2]
+        self.normal = channel_slices(image_set.maps).get("normal")
         self.crop = crop_size
         self.flips = flips
         self.rot90 = rot90
         self.rng = np.random.Generator(np.random.PCG64(seed))
 
     def sample(self, count: int) -> torch.Tensor:
-        """(count, 3, crop, crop) float32 in [-1, 1]."""
-        out = np.empty((count, self.crop, self.crop, 3), dtype=np.uint8)
+        """(count, C, crop, crop) float32 in [-1, 1]; C = 3 for colour alone."""
+        out = np.empty((count, self.crop, self.crop, self.channels), dtype=np.uint8)
         for i in range(count):
             image = self.images[self.rng.integers(len(self.images))]
             h, w = image.shape[:2]
             y = self.rng.integers(h - self.crop + 1)
             x = self.rng.integers(w - self.crop + 1)
-            patch = image[y : y + self.crop, x : x + self.crop]
+            hflip = vflip = False
             if self.flips:
-                if self.rng.random() < 0.5:
-                    patch = patch[:, ::-1]
-                if self.rng.random() < 0.5:
-                    patch = patch[::-1]
-            if self.rot90:
-                patch = np.rot90(patch, int(self.rng.integers(4)))
-            out[i] = patch
+                hflip = self.rng.random() < 0.5
+                vflip = self.rng.random() < 0.5
+            turns = int(self.rng.integers(4)) if self.rot90 else 0
+            out[i] = orient(image[y : y + self.crop, x : x + self.crop], hflip, vflip, turns, self.normal)
         batch = torch.from_numpy(out).permute(0, 3, 1, 2).float()
         return batch / 127.5 - 1.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from blender_ganart.core.synthesis import synthesize
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 from .data import ImageSet
 from .quality import QualityReport, crop_quality, texture_quality
@@ -19,7 +19,8 @@ def evaluate_run(run: LoadedRun, images: ImageSet, count: int = 256, seed: int =
     data = run.config.data
     if run.config.model.arch == "texture":
         def make_texture(texture_seed: int, size: int, tileable: bool):
-            return synthesize(run.generator, texture_seed, size, size, tileable=tileable, device=device)
+            options = SynthesisOptions(texture_seed, size, size, tileable=tileable)
+            return synthesize(run.generator, options, device=device)
 
         return texture_quality(images, make_texture, crop=data.crop_size, count=count,
                                cell=run.generator.config.upsampling, flips=data.flips, rot90=data.rot90, seed=seed)

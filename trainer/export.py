@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, save_model
+from blender_ganart.core.model_maps import channel_names
 from blender_ganart.core.writable import unwritable_reason
 
 from .errors import ExportError
@@ -42,7 +43,8 @@ def export_run(run_dir: str | Path, out: str | Path, name: str = "", description
         description=description,
         training_data=training_data,
         data_license=data_license or "not stated (give it with export --license)",
-        channels=("R", "G", "B"),
+        channels=channel_names(run.config.map_list()),
+        maps=run.config.map_list(),
         native_size=run.config.data.crop_size,
         training_steps=run.step,
         training_command=command,

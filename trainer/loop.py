@@ -18,15 +18,17 @@ import torch
 
 from blender_ganart.core.devices import resolve_device
 from blender_ganart.core.errors import SynthesisOptionsError
+from blender_ganart.core.model_maps import channel_slices
 from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
 from .archs import build_arch
 from .checkpoint import load_checkpoint, set_rng_state
 from .config import TrainConfig, flag, resolve
-from .data import CropSampler, ImageSet, load_image_folder
+from .data import CropSampler, ImageSet
 from .errors import ConfigError
-from .metrics import colour_distance, real_vs_real_floor, swd_per_level
+from .map_sets import load_training_images
+from .metrics import colour_distance, real_vs_real_floor, swd, swd_per_level
 from .progress import ProgressLine
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,
                          summary_text, write_summary)
@@ -60,8 +62,8 @@ def train(config: TrainConfig, resume: bool = False, command: str = "", log: Log
     try:
         s = _setup(config, device, info, resume)
         say = log if info.is_main else (lambda message: None)
-        images = load_image_folder(config.data.data, config.data.crop_size, config.data.max_side,
-                                   warn=lambda message: say(f"warning: {message}"))
+        images = load_training_images(config.data.data, config.map_list(), config.data.crop_size,
+                                      config.data.max_side, warn=lambda message: say(f"warning: {message}"))
         say(f"data: {images.describe()} from {config.data.data}")
         t = _initial_state(s, images, resume, say)
         if info.is_main:
@@ -180,21 +182,27 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
 
 
 def _evaluation(s: Setup, t: TrainState, images: ImageSet, resume: bool, say: Log) -> Callable[[], dict]:
-    """SWD and colour distance of G_ema, against the same real crops and latents at every call;
-    a new run first logs the real-vs-real floor."""
+    """SWD and colour distance of G_ema's colour, against the same real crops and latents at every
+    call (and, for a run that learns normals, the SWD of its normal maps); a new run first logs the
+    real-vs-real floor."""
     d, count = s.config.data, s.config.run.metrics_images
-    eval_real = CropSampler(images, d.crop_size, EVAL_SEED, d.flips, d.rot90).sample(2 * count)
+    eval_all = CropSampler(images, d.crop_size, EVAL_SEED, d.flips, d.rot90).sample(2 * count)
+    eval_real = eval_all[:, :3]
+    normal = channel_slices(images.maps).get("normal")
     if s.info.is_main and not resume:
         floor = real_vs_real_floor(eval_real, seed=EVAL_SEED)
         append_metrics(s.run_dir, {"step": 0, "swd_floor": round(floor, 3)})
         say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {floor:.2f}")
 
     def evaluate() -> dict:
-        fake = generated_crops(s.arch, t.G_ema, count, s.device, EVAL_SEED)
-        real = eval_real[:count]
+        fake_all = generated_crops(s.arch, t.G_ema, count, s.device, EVAL_SEED)
+        real, fake = eval_real[:count], fake_all[:, :3]
         levels = swd_per_level(real, fake, seed=EVAL_SEED)
-        return {"swd": round(sum(levels) / len(levels), 3), "swd_levels": [round(v, 3) for v in levels],
-                "colour": round(colour_distance(real, fake), 3)}
+        record = {"swd": round(sum(levels) / len(levels), 3), "swd_levels": [round(v, 3) for v in levels],
+                  "colour": round(colour_distance(real, fake), 3)}
+        if normal is not None:
+            record["swd_normal"] = round(swd(eval_all[:count, normal], fake_all[:, normal], seed=EVAL_SEED), 3)
+        return record
 
     return evaluate
 

@@ -73,8 +73,9 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def save_grid(images: torch.Tensor, path: Path, columns: int | None = None, gap: int = 2) -> None:
-    """Writes a PNG grid of (N, 3, H, W) images in [-1, 1] (atomically)."""
-    pixels = to_uint8(images)
+    """Writes a PNG grid of (N, C, H, W) images in [-1, 1] (atomically): their colour, the first
+    three channels (a full-material model's other maps follow them)."""
+    pixels = to_uint8(images[:, :3])
     n, h, w, _ = pixels.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)

@@ -11,6 +11,7 @@ No bpy here, so the checks are testable in a plain Python.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -26,11 +27,10 @@ class PackagesFolderError(GanArtError):
     """The extra packages folder from the preferences is not usable."""
 
 
-def add_packages_folder(folder: str | os.PathLike) -> Path | None:
-    """Appends an extra site-packages folder to sys.path (once); '' means none.
+def packages_folder(folder: str | os.PathLike) -> Path | None:
+    """The extra site-packages folder as an absolute path, checked but not added; '' means none.
 
-    Appended, not prepended: such a folder may hold its own copy of modules Blender already
-    provides (the `bpy` wheel, for instance), and Blender's must win.
+    Changes nothing, so the preferences can call it while drawing.
     """
     text = str(folder).strip()
     if not text:
@@ -38,7 +38,17 @@ def add_packages_folder(folder: str | os.PathLike) -> Path | None:
     path = Path(os.path.expanduser(text)).resolve()
     if not path.is_dir():
         raise PackagesFolderError(f"Extra packages folder not found: {path}")
-    if str(path) not in sys.path:
+    return path
+
+
+def add_packages_folder(folder: str | os.PathLike) -> Path | None:
+    """Appends an extra site-packages folder to sys.path (once); '' means none.
+
+    Appended, not prepended: such a folder may hold its own copy of modules Blender already
+    provides (the `bpy` wheel, for instance), and Blender's must win.
+    """
+    path = packages_folder(folder)
+    if path is not None and str(path) not in sys.path:
         sys.path.append(str(path))
         importlib.invalidate_caches()
     return path
@@ -62,6 +72,11 @@ def require_torch() -> None:
     except ImportError as exc:
         raise TorchMissingError(f"{install_hint()} ({exc})") from None
     _make_blender_exit_safe(torch)
+
+
+def torch_installed() -> bool:
+    """Whether a `torch` package can be found, without importing it (so a redraw may ask)."""
+    return importlib.util.find_spec("torch") is not None
 
 
 def torch_available() -> bool:

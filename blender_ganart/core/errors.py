@@ -19,3 +19,16 @@ class SynthesisOptionsError(GanArtError, ValueError):
 
 class Cancelled(GanArtError):
     """The user cancelled a generation; nothing was produced."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none), at most 200
+    characters: what a one-line report shows of an error raised by a library."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def reason(exc: BaseException) -> str:
+    """An error in a few words: an OSError's reason ("No space left on device"), else its first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return first_line(exc)

@@ -1,25 +1,26 @@
 """One Generate press, as plain data and plain compute: no bpy.
 
-The operator and the headless API gather their options into a GenerationRequest, check it here
-(before anything is allocated or any Blender data is touched), then run `compute` (in a worker
-thread in the UI, directly in background mode). Only the finished float32 arrays go back to the
-Blender side, which writes them into images.
+The Blender side (service.py, for the operator and the headless API) builds one
+GenerationRequest (building it validates it), checks it against this machine here with
+`check_request` (before anything is allocated or any Blender data is touched), then runs
+`compute` (in a worker thread in the UI, directly in background mode). Only the finished
+float32 arrays go back to the Blender side, which writes them into images.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .architecture import GeneratorConfig, head_halo
+from .architecture import GeneratorConfig
 from .errors import GanArtError, SynthesisOptionsError
+from .map_options import MapOptions
+from .options import MAX_VARIATIONS, SynthesisOptions
+from .seeds import SEED_MAX
 
-MAX_VARIATIONS = 16
 # Besides the texture itself: torch, the model, one head tile's activations; measured peak for a
 # 4096² texture was ~1.1 GiB including torch, so half a GiB covers the rest with room to spare.
 WORKING_MARGIN = 512 * 2**20
@@ -31,20 +32,33 @@ class NotEnoughMemoryError(GanArtError):
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    """One press of Generate: the model file, the texture's options and how many textures.
+
+    Building it checks what needs no environment (the options themselves checked theirs when
+    they were built); what depends on this machine (runtime, device, memory) is check_request's.
+    """
+
     model_path: Path
-    seed: int = 0
-    width: int = 1024
-    height: int = 1024
-    tileable: bool = True
-    variation: float = 1.0
+    options: SynthesisOptions = SynthesisOptions()
     count: int = 1  # variations: seeds seed, seed+1, ... seed+count-1
     device: str = "auto"
     runtime: str = "auto"  # runtime.RUNTIME_CHOICES: PyTorch if importable, else NumPy
-    maps: object = None  # derived_maps.MapOptions, or None for the colour texture alone
+    maps: MapOptions | None = None  # None: the colour texture alone
 
-    @property
-    def seeds(self) -> list[int]:
-        return [self.seed + i for i in range(self.count)]
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, SynthesisOptions):
+            raise TypeError(f"options must be a SynthesisOptions, got {type(self.options).__name__}")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or not 1 <= self.count <= MAX_VARIATIONS:
+            raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {self.count!r}.")
+        if self.options.seed + self.count - 1 > SEED_MAX:
+            raise SynthesisOptionsError(f"Seed {self.options.seed} with {self.count} variations passes 2^64-1: "
+                                        f"choose a smaller seed or fewer variations.")
+        if self.maps is not None:
+            self.maps.validated()
+
+    def variations(self) -> list[SynthesisOptions]:
+        """The options of each texture: the same but for the seed, seed + index."""
+        return [replace(self.options, seed=self.options.seed + index) for index in range(self.count)]
 
 
 @dataclass
@@ -60,7 +74,6 @@ class GeneratedTexture:
 @dataclass
 class GenerationResult:
     textures: list[GeneratedTexture] = field(default_factory=list)
-    seconds: float = 0.0
     runtime: str = ""  # which ran it: "PyTorch" or "NumPy"
     note: str = ""  # why that one, when it was not the user's plain choice
 
@@ -91,14 +104,11 @@ def memory_needed(width: int, height: int, count: int = 1, config: GeneratorConf
 
 def _render_bytes(config: GeneratorConfig, width: int, height: int, tileable: bool) -> int:
     """The renderer's full-field output, its resampling copies, the trunk and one head tile."""
+    from .synthesis import latent_cells
     from .tiling import DEFAULT_TILE
 
     f = config.upsampling
-    if tileable:
-        cells_h, cells_w = max(1, round(height / f)), max(1, round(width / f))
-    else:
-        margin = head_halo(config, 0)
-        cells_h, cells_w = math.ceil(height / f) + 2 * margin, math.ceil(width / f) + 2 * margin
+    cells_h, cells_w, _margin = latent_cells(config, width, height, tileable)
     rendered = cells_h * f * cells_w * f * config.out_channels * 4
     # periodic_resize keeps two intermediate copies per axis of up to the larger of both sizes
     resampled = 2 * max(cells_h * f, height) * max(cells_w * f, width) * config.out_channels * 4
@@ -129,40 +139,30 @@ def available_memory() -> int | None:
 
 def check_request(request: GenerationRequest, memory_limit: int | None = None,
                   load_model: Callable | None = None) -> None:
-    """Raises a GanArtError for anything that would fail later; allocates nothing but the model.
+    """Raises a GanArtError for what this machine cannot do; allocates nothing but the model.
 
-    memory_limit: bytes the user allows (a preference); None or 0 uses the available memory.
-    load_model: path → LoadedModel (default: the catalog's cache); the model's cell size and
-    widths are part of the memory a texture needs, so it is read here, before generating.
+    The request's own values were checked when it was built; here: the runtime and device
+    (e.g. PyTorch asked for but not installed) and the memory. memory_limit: bytes the user
+    allows (a preference); None or 0 uses the available memory. load_model: path → LoadedModel
+    (default: the catalog's cache); the model's cell size and widths are part of the memory a
+    texture needs, so it is read here, before generating.
     """
     from .runtime import choose_runtime
-    from .synthesis import SynthesisOptions
 
-    if isinstance(request.count, bool) or not isinstance(request.count, int) \
-            or not 1 <= request.count <= MAX_VARIATIONS:
-        raise SynthesisOptionsError(f"Variations must be 1 to {MAX_VARIATIONS}, got {request.count!r}.")
-    if isinstance(request.seed, bool) or not isinstance(request.seed, int) \
-            or not (0 <= request.seed and request.seed + request.count - 1 < 2**64):
-        raise SynthesisOptionsError(f"Seed must be 0 to 2^64-1, got {request.seed!r}.")
-    # The core's own checks of size and variation, with its messages.
-    SynthesisOptions(request.seed, request.width, request.height, request.tileable,
-                     request.variation).validated()
-    choose_runtime(request.runtime, request.device)  # e.g. PyTorch asked for but not installed
+    choose_runtime(request.runtime, request.device)
     if load_model is None:
         from .model_catalog import CACHE
 
         load_model = CACHE.load
     config = load_model(request.model_path).config
-    if request.maps is not None:
-        request.maps.validated()
-    need = memory_needed(request.width, request.height, request.count, config, request.tileable,
-                         request.maps)
+    width, height, count = request.options.width, request.options.height, request.count
+    need = memory_needed(width, height, count, config, request.options.tileable, request.maps)
     limit = memory_limit or available_memory()
     if limit is not None and need > limit:
         cell = config.upsampling
-        why = f" (this model renders whole {cell}-px cells)" if cell > min(request.width, request.height) else ""
+        why = f" (this model renders whole {cell}-px cells)" if cell > min(width, height) else ""
         raise NotEnoughMemoryError(
-            f"{request.count}× {request.width}×{request.height} px needs about {need / 2**30:.1f} GiB of memory{why} "
+            f"{count}× {width}×{height} px needs about {need / 2**30:.1f} GiB of memory{why} "
             f"but only {limit / 2**30:.1f} GiB is available; choose a smaller size."
         )
 
@@ -174,32 +174,34 @@ def compute(request: GenerationRequest, load_model: Callable,
 
     load_model: path → model_reader.ModelData (the catalog's cache, so repeated presses do not reload).
     """
+    from .model_maps import learned_maps
     from .runtime import choose_runtime
     from .synthesis import synthesize
 
-    started = time.perf_counter()
     chosen = choose_runtime(request.runtime, request.device)
     model = load_model(request.model_path)
     result = GenerationResult(runtime=chosen.label, note=chosen.note)
-    seeds = request.seeds
-    for index, seed in enumerate(seeds):
+    variations = request.variations()
+    for index, options in enumerate(variations):
         def part_progress(fraction: float, index: int = index) -> None:
             if progress is not None:
-                progress((index + fraction) / len(seeds))
+                progress((index + fraction) / len(variations))
 
-        pixels = synthesize(model, seed, request.width, request.height, request.tileable,
-                            request.variation, device=request.device,
-                            progress=part_progress, should_cancel=should_cancel, runtime=chosen.name)
-        texture = GeneratedTexture(seed, pixels, model.card.name, tuple(model.card.channels),
+        pixels = synthesize(model, options, device=request.device, progress=part_progress,
+                            should_cancel=should_cancel, runtime=chosen.name)
+        # A full-material model's own maps are used; the maps it lacks are derived from its colour.
+        wanted = request.maps.derived if request.maps is not None else ()
+        colour, learned = learned_maps(pixels, model.card.maps, wanted)
+        texture = GeneratedTexture(options.seed, colour, model.card.name, tuple(model.card.channels)[:colour.shape[2]],
                                    Path(request.model_path).name)
-        if request.maps is not None and request.maps.derived:
-            texture.maps = _derived_maps(pixels, request, should_cancel)
+        if wanted:
+            derived = _derived_maps(colour, request, should_cancel, tuple(n for n in wanted if n not in learned))
+            texture.maps = {name: learned[name] if name in learned else derived[name] for name in wanted}
         result.textures.append(texture)
-    result.seconds = time.perf_counter() - started
     return result
 
 
-def _derived_maps(pixels, request: GenerationRequest, should_cancel) -> dict:
+def _derived_maps(pixels, request: GenerationRequest, should_cancel, names: tuple[str, ...]) -> dict:
     """The maps the model does not make, derived from its colour (derived_maps.py)."""
     from .derived_maps import derive_maps
     from .errors import Cancelled
@@ -208,7 +210,9 @@ def _derived_maps(pixels, request: GenerationRequest, should_cancel) -> dict:
         if should_cancel is not None and should_cancel():
             raise Cancelled("Generation cancelled.")
 
-    return derive_maps(pixels[..., :3], request.maps.derived, request.maps, request.tileable, check)
+    if not names:
+        return {}
+    return derive_maps(pixels[..., :3], names, request.maps, request.options.tileable, check)
 
 
 def _windows_available_memory() -> int | None:

@@ -20,8 +20,7 @@ Work = Callable[[Callable[[float], None], Callable[[], bool]], object]
 class Job:
     """One piece of work in a daemon thread, with progress and cooperative cancel."""
 
-    def __init__(self, work: Work, description: str = "") -> None:
-        self.description = description
+    def __init__(self, work: Work) -> None:
         self.progress = 0.0
         self.result: object = None
         self.error: BaseException | None = None
@@ -35,10 +34,6 @@ class Job:
 
     def cancel(self) -> None:
         self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
 
     @property
     def done(self) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from .errors import SynthesisOptionsError
 
 MAP_NAMES = ("normal", "roughness", "height", "ao")  # the derived maps, in the order they are made
+MAX_STRENGTH = 100.0  # every map strength runs from 0 to this
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,9 @@ class MapOptions:
             if item.type in ("bool", bool):
                 if not isinstance(value, bool):
                     raise SynthesisOptionsError(f"Map option {item.name} must be True or False, got {value!r}.")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100 \
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_STRENGTH \
                     or not math.isfinite(value):
-                raise SynthesisOptionsError(f"Map strength {item.name} must be a number from 0 to 100, "
+                raise SynthesisOptionsError(f"Map strength {item.name} must be a number from 0 to {MAX_STRENGTH:g}, "
                                             f"got {value!r}.")
         return self
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GanArtError, ModelFileError
+from .model_reader import MODEL_SUFFIX
 
-MODEL_SUFFIX = ".ganart.pt"  # same as model_reader.MODEL_SUFFIX
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "models"
 
 

@@ -10,14 +10,13 @@ building the torch network from what was read.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .errors import ModelFileError
+from .errors import ModelFileError, reason
 from .model_reader import FORMAT_NAME, FORMAT_VERSION, MODEL_SUFFIX, ModelCard, ModelData, read_model  # noqa: F401
-from .model_reader import _first_line as first_line
 from .network import Generator, GeneratorConfig
 
 
@@ -28,7 +27,6 @@ class LoadedModel:
     generator: Generator
     card: ModelCard
     path: Path | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def config(self) -> GeneratorConfig:
@@ -63,8 +61,7 @@ def save_model(
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # torch reports an unwritable file as a RuntimeError
         tmp.unlink(missing_ok=True)
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
-        raise ModelFileError(f"Could not write the model file {path} ({reason}).") from None
+        raise ModelFileError(f"Could not write the model file {path} ({reason(exc)}).") from None
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:

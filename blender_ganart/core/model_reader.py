@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from .architecture import GeneratorConfig, parameter_shapes
-from .errors import ModelFileError
+from .errors import ModelFileError, first_line
+from .model_maps import COLOUR_ONLY, MAP_CONVENTIONS, channel_count, check_map_names
 
 FORMAT_NAME = "blender_ganart.generator"
 FORMAT_VERSION = 1
@@ -60,6 +61,9 @@ class ModelCard:
     # Source pixels per generated pixel the model was trained at: 1.0 = the data's own resolution,
     # 2.5 = one texture pixel covers 2.5 source pixels (the data was downscaled). 0 = not recorded.
     texel_density: float = 0.0
+    # The maps its channels hold, in order (model_maps.py: each name's channels and convention);
+    # files from before full-material models have none and hold colour alone.
+    maps: tuple[str, ...] = COLOUR_ONLY
 
     def texel_note(self) -> str:
         """What one generated pixel covers, for the panel: an artist sizes textures by it."""
@@ -72,6 +76,9 @@ class ModelCard:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        data["maps"] = list(self.maps)
+        # For people reading the card: each map's convention (fixed by its name, so not read back).
+        data["map_conventions"] = {name: MAP_CONVENTIONS[name] for name in self.maps}
         return data
 
     @classmethod
@@ -94,6 +101,11 @@ class ModelCard:
         if not isinstance(card.channels, (list, tuple)) or not all(isinstance(c, str) for c in card.channels):
             raise ValueError("the card's channels must be a list of channel names")
         card.channels = tuple(card.channels)
+        card.maps = check_map_names(card.maps)
+        # A colour model's channels are whatever its file says, as before maps existed.
+        if card.maps != COLOUR_ONLY and channel_count(card.maps) != len(card.channels):
+            raise ValueError(f"the card's maps {list(card.maps)} need {channel_count(card.maps)} channels, "
+                             f"its channels list {len(card.channels)}")
         return card
 
 
@@ -126,11 +138,11 @@ def read_model(path: str | os.PathLike) -> ModelData:
         config = GeneratorConfig.from_dict(dict(payload["config"]))
         state = payload["state_dict"]
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise ModelFileError(f"{where} has a damaged architecture description: {_first_line(exc)}") from None
+        raise ModelFileError(f"{where} has a damaged architecture description: {first_line(exc)}") from None
     try:
         card = ModelCard.from_dict(dict(payload.get("card") or {}))
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{where} has a damaged model card: {_first_line(exc)}") from None
+        raise ModelFileError(f"{where} has a damaged model card: {first_line(exc)}") from None
     if len(card.channels) != config.out_channels:
         raise ModelFileError(f"{where}: the model card's channels do not match the network's outputs.")
     return ModelData(config, card, _checked_weights(where, config, state), path)
@@ -197,10 +209,10 @@ def _read_payload(path: Path) -> object:
     except _BadWeights as exc:
         raise ModelFileError(f"'{path.name}': {exc}") from None
     except (EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        raise ModelFileError(f"'{path.name}' is truncated or damaged ({_first_line(exc)}).") from None
+        raise ModelFileError(f"'{path.name}' is truncated or damaged ({first_line(exc)}).") from None
     except (pickle.UnpicklingError, OSError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             OverflowError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"'{path.name}' is damaged or not a model file ({_first_line(exc)}).") from None
+        raise ModelFileError(f"'{path.name}' is damaged or not a model file ({first_line(exc)}).") from None
 
 
 class _Refused(Exception):
@@ -342,7 +354,3 @@ def _rebuild_tensor(storage, offset, size, stride, *_rest) -> _Tensor:
 
 def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

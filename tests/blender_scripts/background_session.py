@@ -54,10 +54,10 @@ try:
     import numpy as np
 
     from blender_ganart.core.model_file import load_model
-    from blender_ganart.core.synthesis import synthesize
+    from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
     image = bpy.data.images["Pebbles 3"]
-    expected = synthesize(load_model(config["model"]), 3, 64, 64)
+    expected = synthesize(load_model(config["model"]), SynthesisOptions(3, 64, 64))
     report["max_difference"] = float(np.abs(image_io.read_pixels(image)[..., :3] - expected).max())
     report["runtimes_difference"] = float(np.abs(image_io.read_pixels(image) - numpy_pixels).max())
     material = bpy.context.active_object.active_material

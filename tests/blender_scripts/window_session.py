@@ -2,7 +2,8 @@
 tests/test_blender_window.py: enables the add-on like a user (optionally installing the built zip
 first), points it at PyTorch when the config names a site-packages folder, opens the
 "GAN Art" sidebar tab, presses Generate (the modal, threaded path), waits for the result, saves a
-screenshot and writes what it saw to a JSON file. Blender is started with --enable-event-simulate,
+screenshot, optionally generates every map and reads the node sizes a Shader Editor draws, and
+writes what it saw to a JSON file. Blender is started with --enable-event-simulate,
 so the tab is opened with simulated clicks on the sidebar's tab strip, as a user would.
 
 Arguments after '--': <json config path>.
@@ -131,7 +132,38 @@ def screenshot():
     return True
 
 
-STEPS = [setup, open_tab, press_generate, wait_result, screenshot]
+def show_material_nodes():
+    """With config["node_layout"]: Generate every map for two variations, twice (the second
+    press reuses and adds nodes), then turn the biggest area into a Shader Editor showing them."""
+    if not config.get("node_layout"):
+        return True
+    for seed in (3, 4):
+        result = bpy.ops.ganart.generate("EXEC_DEFAULT", seed=seed, width=64, height=64, variations=2,
+                                         map_normal=True, map_roughness=True, map_height=True, map_ao=True)
+        log(f"Generate with maps: {sorted(result)}")
+    window, area, _sidebar, _main = view3d()
+    area.type = "NODE_EDITOR"
+    area.ui_type = "ShaderNodeTree"
+    return True
+
+
+def read_node_sizes():
+    """The nodes as drawn: location, width and node.dimensions (set only once a window drew them)."""
+    if not config.get("node_layout"):
+        return True
+    bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=1)
+    nodes = bpy.context.active_object.active_material.node_tree.nodes
+    report["nodes"] = {n.name: [n.location.x, n.location.y, n.width, n.dimensions.x, n.dimensions.y]
+                       for n in nodes if n.type != "FRAME"}
+    report["ui_scale"] = bpy.context.preferences.system.ui_scale
+    state["layout_tries"] = state.get("layout_tries", 0) + 1
+    drawn = all(size[3] > 0 for size in report["nodes"].values())
+    if not drawn and state["layout_tries"] > 20:
+        raise RuntimeError("the Shader Editor never drew the material's nodes")
+    return drawn
+
+
+STEPS = [setup, open_tab, press_generate, wait_result, screenshot, show_material_nodes, read_node_sizes]
 
 
 def tick():

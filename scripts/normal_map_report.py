@@ -1,0 +1,129 @@
+"""How close generated normal maps come to real ones: the SWD of normal-map crops against the real
+normal maps of a map-set folder (issue 13's check "full-material models vs derived maps").
+
+Compared, each with as many 64-px crops as the real set (the same crop sampler, flips and turns):
+- real vs real: two independent draws of the real normal maps (the floor: what a perfect model scores);
+- derived from the real colour: derived_maps' normals of each set's own colour image, cropped at
+  the same places as the real crops (the derivation alone, with perfect colour);
+- each --colour-model: its colour textures (tileable, as the add-on makes them by default), normals
+  derived from them as the add-on derives them;
+- each --model: a full-material model's own normal channels, made unit length as the add-on does.
+SWD is the trainer's (trainer/metrics.py): ×10³, mean over Laplacian levels, lower is better.
+It also counts the conventions the loader found in the folder's game normal maps.
+
+    .venv/bin/python scripts/normal_map_report.py --data data/rock-maps \\
+        --colour-model blender_ganart/models/rock.ganart.pt --model runs/rock-maps.ganart.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from blender_ganart.core.derived_maps import derive_maps  # noqa: E402
+from blender_ganart.core.model_maps import learned_maps  # noqa: E402
+from blender_ganart.core.model_reader import read_model  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
+from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
+from trainer.errors import DataError  # noqa: E402
+from trainer.map_sets import HEIGHT_AGREEMENT, load_map_sets, map_role  # noqa: E402
+from trainer.metrics import swd  # noqa: E402
+from trainer.normals import detect_from_height  # noqa: E402
+
+TEXTURE = 512  # generated textures are this size; crops are drawn from several seeds
+SEEDS = 8
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="a folder of map sets (e.g. data/rock-maps)")
+    parser.add_argument("--model", type=Path, nargs="*", default=[], help="full-material model files")
+    parser.add_argument("--colour-model", type=Path, nargs="*", default=[], help="colour models (normals derived)")
+    parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--count", type=int, default=256, help="crops per set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--counts-only", action="store_true", help="only the conventions and the sets per map")
+    args = parser.parse_args(argv)
+    print(conventions(args.data))
+    sets = load_map_sets(args.data, ("colour", "normal"), args.crop)
+    print(f"sets with colour+normal: {len(sets)}; with a height too: {complete(args.data, 'height', args.crop)}; "
+          f"with specular too: {complete(args.data, 'specular', args.crop)}")
+    if args.counts_only:
+        return 0
+    real = normal_crops(sets, args.crop, args.count, args.seed)
+    rows = [("real vs real (floor)", swd(real, normal_crops(sets, args.crop, args.count, args.seed + 1), seed=args.seed))]
+    derived = ImageSet([np.dstack([im[..., :3], encode(derive_maps(im[..., :3] / 255.0, ("normal",), tileable=False)["normal"])])
+                        for im in sets.images], sets.paths, maps=("colour", "normal"))
+    rows.append(("derived from the real colour", swd(real, normal_crops(derived, args.crop, args.count, args.seed), seed=args.seed)))
+    for path in args.colour_model:
+        model = read_model(path)
+        colours = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE))[..., :3] for s in range(SEEDS)]
+        made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
+        rows.append((f"derived from {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+    for path in args.model:
+        model = read_model(path)
+        outputs = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE, tileable=False)) for s in range(SEEDS)]
+        made = [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
+        rows.append((f"learned by {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+    print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
+    for name, value in rows:
+        print(f"  {name:45s} {value:8.2f}")
+    return 0
+
+
+def conventions(folder: Path) -> str:
+    """What the loader finds in the folder's game normal maps (`_nm`/`_n`/`_norm`)."""
+    found: Counter = Counter()
+    for path in find_image_files(folder):
+        stem, name, convention = map_role(path)
+        if name != "normal" or convention != "game":
+            continue
+        rgba = load_rgb(path, keep_alpha=True)
+        if rgba[..., 3].std() <= 1.0:
+            found["no height in alpha (taken as DirectX)"] += 1
+            continue
+        kind, depth, agreement = detect_from_height(rgba[..., :3], rgba[..., 3])
+        if agreement < HEIGHT_AGREEMENT:
+            found["alpha is no height of it (taken as DirectX)"] += 1
+        else:
+            found[f"{'DirectX' if kind == 'dx' else 'OpenGL'}, alpha = {'depth' if depth else 'height'}"] += 1
+    return f"game normal maps in {folder}: " + (", ".join(f"{k}: {v}" for k, v in sorted(found.items())) or "none")
+
+
+def complete(folder: Path, extra: str, crop: int) -> int:
+    try:
+        return len(load_map_sets(folder, ("colour", "normal", extra), crop))
+    except DataError:
+        return 0
+
+
+def encode(normal01: np.ndarray) -> np.ndarray:
+    return np.round(normal01 * 255).clip(0, 255).astype(np.uint8)
+
+
+def normal_crops(images: ImageSet, crop: int, count: int, seed: int) -> torch.Tensor:
+    """(count, 3, crop, crop) normal crops in [-1, 1] (flipped and turned as training sees them)."""
+    return CropSampler(images, crop, seed).sample(count)[:, 3:6]
+
+
+def crops_of(maps: list[np.ndarray], crop: int, count: int, seed: int) -> torch.Tensor:
+    """Random crops of (H, W, 3) normal maps in [0, 1] → (count, 3, crop, crop) in [-1, 1]."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    out = np.empty((count, crop, crop, 3), dtype=np.float32)
+    for i in range(count):
+        m = maps[int(rng.integers(len(maps)))]
+        y, x = int(rng.integers(m.shape[0] - crop + 1)), int(rng.integers(m.shape[1] - crop + 1))
+        out[i] = m[y : y + crop, x : x + crop]
+    return torch.from_numpy(out).permute(0, 3, 1, 2) * 2 - 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

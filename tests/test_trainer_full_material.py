@@ -1,0 +1,128 @@
+"""A full-material model end to end (issue 13 part 1): a tiny run on real map-set files learns
+colour, normal, height and gloss together, exports a model whose card lists its maps, evaluates,
+and generates in the add-on's core, which uses the model's own maps and derives only the rest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from blender_ganart.core.derived_maps import normal_from_height
+from blender_ganart.core.errors import ModelFileError
+from blender_ganart.core.generation import GenerationRequest, compute
+from blender_ganart.core.map_options import MapOptions
+from blender_ganart.core.model_file import ModelCard, load_model, save_model
+from blender_ganart.core.model_maps import learned_maps
+from blender_ganart.core.model_reader import read_model
+from blender_ganart.core.network import Generator
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize
+from trainer_support import quiet, tiny_cli_args, tiny_config
+from trainer.archs import build_arch
+from trainer.cli import main
+from trainer.config import resolve
+from trainer.errors import ConfigError
+from trainer.export import export_run
+from trainer.loop import train
+
+MAPS = "colour,normal,height,gloss"
+
+
+@pytest.fixture(scope="module")
+def map_data(tmp_path_factory):
+    """Four game-convention sets: colour, DirectX `_nm` with height in alpha, `_gm` gloss."""
+    folder = tmp_path_factory.mktemp("map_sets")
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:40, 0:48]
+    for i in range(4):
+        height = (128 + 90 * np.sin(x / (2.0 + i) + y / 5.0) + rng.normal(0, 10, x.shape)).clip(0, 255).astype(np.uint8)
+        normal = np.round(normal_from_height(height / 255.0, 6.0) * 255).astype(np.uint8)
+        normal[..., 1] = 255 - normal[..., 1]  # stored as DirectX, as most ufoai-textures maps are
+        Image.fromarray(np.stack([height, height // 2 + 40, 255 - height], axis=-1)).save(folder / f"tex{i}.png")
+        Image.fromarray(np.dstack([normal, height]), "RGBA").save(folder / f"tex{i}_nm.png")
+        Image.fromarray(255 - height).save(folder / f"tex{i}_gm.png")
+    return folder
+
+
+def test_a_tiny_full_material_run_trains_exports_evaluates_and_generates(map_data, tmp_path, capsys):
+    run = tmp_path / "run"
+    result = train(tiny_config(map_data, run, steps=4, maps=MAPS), log=quiet)
+    assert result.final_metrics["swd"] > 0 and result.final_metrics["swd_normal"] > 0
+    path, card = export_run(run, tmp_path / "material.ganart.pt", name="Tiny material")
+    assert card.maps == ("colour", "normal", "height", "gloss")
+    assert card.channels == ("R", "G", "B", "normal.x", "normal.y", "normal.z", "height", "gloss")
+    model = read_model(path)
+    assert model.config.out_channels == 8 and model.card.maps == card.maps
+    stored = torch.load(path, weights_only=True)["card"]
+    assert stored["map_conventions"]["normal"].startswith("tangent space, OpenGL")
+
+    raw = synthesize(model, SynthesisOptions(5, 64, 64))  # (64, 64, 8): every map, in [0, 1]
+    request = GenerationRequest(path, SynthesisOptions(5, 64, 64),
+                                maps=MapOptions.from_spec(("normal", "roughness", "height", "ao")))
+    texture = compute(request, load_model=read_model).textures[0]
+    assert texture.pixels.shape == (64, 64, 3) and texture.channels == ("R", "G", "B")
+    assert np.array_equal(texture.pixels, raw[..., :3])
+    lengths = np.linalg.norm(texture.maps["normal"] * 2 - 1, axis=-1)
+    assert np.abs(lengths - 1).max() < 1e-4  # the model's normals, made unit length
+    cosine = np.sum((texture.maps["normal"] * 2 - 1) * (raw[..., 3:6] * 2 - 1), axis=-1) / np.linalg.norm(raw[..., 3:6] * 2 - 1, axis=-1)
+    assert cosine.min() > 0.999  # the model's own directions, not derived ones
+    assert np.array_equal(texture.maps["height"], raw[..., 6])
+    assert np.allclose(texture.maps["roughness"], 1 - raw[..., 7])
+    assert texture.maps["ao"].shape == (64, 64)  # the model has no AO: derived from its colour
+
+    assert main(["eval", str(run), "--images", "8", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["swd_full"] > 0 and report["colour"] >= 0
+
+
+def test_the_maps_option_is_a_flag_checked_before_the_data_is_read(map_data, tmp_path, capsys):
+    assert main(tiny_cli_args(map_data, tmp_path / "run", steps=1) + ["--maps", "colour,normal"]) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["maps"] == "colour,normal"
+    for maps, message in (("normal,colour", "start with colour"), ("colour,bump", "unknown maps"),
+                          ("colour,normal,normal", "twice")):
+        with pytest.raises(ConfigError, match=message):
+            resolve(tiny_config(map_data, tmp_path / "x", maps=maps))
+    with pytest.raises(ConfigError, match="needs --arch texture"):
+        resolve(tiny_config(map_data, tmp_path / "x", arch="dcgan", maps="colour,normal"))
+
+
+def test_a_colour_model_starts_a_full_material_run(map_data, tmp_path):
+    colour_config = resolve(tiny_config(map_data, tmp_path / "a"))
+    torch.manual_seed(2)
+    source = Generator(colour_config.generator_config())
+    save_model(tmp_path / "colour.ganart.pt", source, ModelCard(), half=False)
+    arch = build_arch(resolve(tiny_config(map_data, tmp_path / "b", maps=MAPS)))
+    g = arch.build_generator()
+    fresh = g.state_dict()["to_output.weight"][3:].clone()
+    arch.warm_start(g, str(tmp_path / "colour.ganart.pt"))
+    assert torch.equal(g.state_dict()["to_output.weight"][:3], source.state_dict()["to_output.weight"])
+    assert torch.equal(g.state_dict()["to_output.weight"][3:], fresh)
+    assert torch.equal(g.state_dict()["levels.0.0.conv.weight"], source.state_dict()["levels.0.0.conv.weight"])
+
+
+def test_the_card_lists_maps_checked_like_its_other_fields(tmp_path, small_generator):
+    assert ModelCard.from_dict({}).maps == ("colour",)  # files from before maps: colour alone
+    for maps, message in ((5, "list of map names"), (["normal"], "start with colour"),
+                          (["colour", "sheen"], "unknown maps"), (["colour", "height"], "need 4 channels")):
+        with pytest.raises(ValueError, match=message):
+            ModelCard.from_dict({"maps": maps})
+    path = tmp_path / "lying.ganart.pt"
+    save_model(path, small_generator, ModelCard(channels=("R", "G", "B")))
+    payload = torch.load(path, weights_only=True)
+    payload["card"]["maps"] = ["colour", "normal"]
+    torch.save(payload, path)
+    with pytest.raises(ModelFileError, match="damaged model card.*need 6 channels"):
+        load_model(path)
+
+
+def test_learned_maps_split_the_output_into_the_add_ons_maps():
+    pixels = np.random.default_rng(1).random((8, 8, 8), dtype=np.float32)
+    colour, maps = learned_maps(pixels, ("colour", "normal", "height", "gloss"), ("normal", "roughness", "ao"))
+    assert np.array_equal(colour, pixels[..., :3]) and sorted(maps) == ["normal", "roughness"]
+    assert np.allclose(np.linalg.norm(maps["normal"] * 2 - 1, axis=-1), 1, atol=1e-5)
+    assert np.allclose(maps["roughness"], 1 - pixels[..., 7])
+    with pytest.raises(ValueError, match="need 8 channels"):
+        learned_maps(pixels[..., :7], ("colour", "normal", "height", "gloss"))

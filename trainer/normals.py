@@ -1,0 +1,83 @@
+"""Normal maps in training: decoding stored maps to OpenGL tangent space, and moving normal
+vectors with the image when a crop is flipped or turned.
+
+Conventions (the same as blender_ganart.core.model_maps and derived_maps): image x runs right
+(columns), image y runs up (towards row 0), z out of the surface; a normal is stored as
+(n·0.5 + 0.5)·255 in 8 bits. DirectX maps store −y; flipping G (255 − g) turns one into the other,
+exactly, since (255 − g)/127.5 − 1 = −(g/127.5 − 1).
+
+Moving a patch moves its surface, so its normals move with it (checked against normals computed
+analytically from a rotated and flipped height field in tests/test_trainer_map_sets.py):
+- mirror left–right (columns reversed): x → −x, so n_x → −n_x;
+- mirror top–bottom (rows reversed): y → −y, so n_y → −n_y;
+- np.rot90(patch, 1) turns the picture 90° counter-clockwise as shown: a vector (x, y) becomes
+  (−y, x), so (n_x, n_y) → (−n_y, n_x); k turns repeat that k times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def encode_unit(vectors: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float vectors → unit length → uint8 n·0.5+0.5 (a zero vector → straight up)."""
+    n = np.asarray(vectors, dtype=np.float64)
+    length = np.linalg.norm(n, axis=-1, keepdims=True)
+    n = np.where(length > 1e-6, n / np.maximum(length, 1e-6), np.array([0.0, 0.0, 1.0]))
+    return np.round((n * 0.5 + 0.5) * 255).clip(0, 255).astype(np.uint8)
+
+
+def decode(encoded: np.ndarray) -> np.ndarray:
+    """uint8 (…, 3) → float vectors in [−1, 1] (not renormalised)."""
+    return np.asarray(encoded, dtype=np.float64)[..., :3] / 127.5 - 1.0
+
+
+def detect_from_height(rgb: np.ndarray, height: np.ndarray) -> tuple[str, bool, float]:
+    """How a game normal map relates to the height stored in its alpha: (y convention "gl" or
+    "dx", whether the alpha is depth rather than height, agreement 0–1).
+
+    The normal of a surface h points against its slope: n_x ∝ −∂h/∂x, and with y up n_y ∝ +∂h/∂row
+    (OpenGL); DirectX stores the opposite y. So the correlation of R with −∂h/∂x says whether
+    the alpha is height (+) or depth (−), and that of G with ∂h/∂row, after the same sign, says
+    the convention. Agreement is the smaller of the two |correlations| (under 0.3: the alpha is
+    no height of this normal map). Measured on ufoai-textures (scripts/normal_map_report.py's
+    note in the README): most of its `_nm` maps are DirectX with height in alpha.
+    """
+    h = height.astype(np.float64)
+    n = decode(rgb)
+    d_col = np.roll(h, -1, axis=1) - np.roll(h, 1, axis=1)
+    d_row = np.roll(h, -1, axis=0) - np.roll(h, 1, axis=0)
+    r, g = _correlation(n[..., 0], -d_col), _correlation(n[..., 1], d_row)
+    depth = r < 0
+    if depth:
+        g = -g
+    return ("gl" if g >= 0 else "dx"), bool(depth), float(min(abs(r), abs(g)))
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    scale = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / scale) if scale > 0 else 0.0
+
+
+def orient(patch: np.ndarray, hflip: bool, vflip: bool, turns: int, normal: slice | None) -> np.ndarray:
+    """A (H, W, C) uint8 patch mirrored and turned (np.rot90 `turns` times, after the flips),
+    with the normal channels' vectors moved with it. Colour-only patches (normal None) are only
+    rearranged, exactly as before maps existed."""
+    if hflip:
+        patch = patch[:, ::-1]
+    if vflip:
+        patch = patch[::-1]
+    if turns:
+        patch = np.rot90(patch, turns)
+    if normal is None or not (hflip or vflip or turns % 4):
+        return patch
+    patch = np.array(patch)  # a writable copy
+    x, y = normal.start, normal.start + 1
+    if hflip:
+        patch[..., x] = 255 - patch[..., x]
+    if vflip:
+        patch[..., y] = 255 - patch[..., y]
+    for _ in range(turns % 4):  # (n_x, n_y) → (−n_y, n_x)
+        patch[..., [x, y]] = np.stack([255 - patch[..., y], patch[..., x]], axis=-1)
+    return patch
