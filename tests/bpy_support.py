@@ -1,11 +1,35 @@
-"""Helpers the bpy-module tests share: pressing Generate, what a failure must leave unchanged, and
-where the nodes of a material are."""
+"""Helpers the bpy-module tests share: the add-on enabled in a fresh scene, pressing Generate, what
+a failure must leave unchanged, and where the nodes of a material are."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
 
 from helpers import node_box
+
+
+@contextmanager
+def enabled_addon() -> Iterator[None]:
+    """A factory-fresh scene with the add-on enabled the way Blender enables add-ons (so its
+    preferences exist); disabled afterwards with the model cache emptied. Errors in the add-on's
+    register/unregister raise instead of being printed."""
+    import addon_utils
+
+    from blender_ganart.core import model_catalog
+
+    def _raise(exc):
+        raise exc
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable("blender_ganart", default_set=True, handle_error=_raise)
+    assert "blender_ganart" in bpy.context.preferences.addons
+    try:
+        yield
+    finally:
+        addon_utils.disable("blender_ganart", default_set=True, handle_error=_raise)
+        model_catalog.CACHE.clear()
 
 
 def write_small_model(folder: Path) -> Path:

@@ -12,9 +12,8 @@ bpy = pytest.importorskip("bpy")
 
 import blender_ganart  # noqa: E402
 from helpers import overlapping  # noqa: E402
-from bpy_support import file_state, generate, node_boxes, write_small_model  # noqa: E402
+from bpy_support import enabled_addon, file_state, generate, node_boxes, write_small_model  # noqa: E402
 from blender_ganart import api, image_io  # noqa: E402
-from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
@@ -28,19 +27,9 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture()
 def addon():
-    """Enabled the way Blender enables add-ons, so its preferences exist."""
-    import addon_utils
+    with enabled_addon():
+        yield
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable("blender_ganart", default_set=True, handle_error=_raise)
-    assert "blender_ganart" in bpy.context.preferences.addons
-    yield
-    addon_utils.disable("blender_ganart", default_set=True, handle_error=_raise)
-    model_catalog.CACHE.clear()
-
-
-def _raise(exc):
-    raise exc
 
 
 @pytest.fixture()

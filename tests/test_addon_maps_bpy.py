@@ -9,10 +9,9 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from bpy_support import file_state, generate, node_boxes, write_small_model  # noqa: E402
+from bpy_support import enabled_addon, file_state, generate, node_boxes, write_small_model  # noqa: E402
 from blender_ganart import api, image_io  # noqa: E402
 from helpers import overlapping  # noqa: E402
-from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.derived_maps import MapOptions, decode_normals, derive_maps  # noqa: E402
 from blender_ganart.core.errors import SynthesisOptionsError  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
@@ -30,18 +29,10 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture()
 def plane():
-    import addon_utils
+    with enabled_addon():
+        bpy.ops.mesh.primitive_plane_add(size=2)
+        yield bpy.context.active_object
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable("blender_ganart", default_set=True, handle_error=_raise)
-    bpy.ops.mesh.primitive_plane_add(size=2)
-    yield bpy.context.active_object
-    addon_utils.disable("blender_ganart", default_set=True, handle_error=_raise)
-    model_catalog.CACHE.clear()
-
-
-def _raise(exc):
-    raise exc
 
 
 def _pixels(image, channels=3):

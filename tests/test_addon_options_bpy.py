@@ -9,9 +9,8 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from bpy_support import generate, write_small_model  # noqa: E402
+from bpy_support import enabled_addon, generate, write_small_model  # noqa: E402
 from blender_ganart import properties  # noqa: E402
-from blender_ganart.core import model_catalog  # noqa: E402
 from blender_ganart.core.map_options import MAX_STRENGTH  # noqa: E402
 from blender_ganart.core.options import MAX_AMOUNT, MAX_SIZE, MAX_VARIATIONS, MIN_SIZE  # noqa: E402
 from blender_ganart.core.seeds import parse_seed  # noqa: E402
@@ -26,17 +25,9 @@ ATTRIBUTES = ("type", "name", "description", "default", "hard_min", "hard_max", 
 
 @pytest.fixture()
 def addon():
-    import addon_utils
+    with enabled_addon():
+        yield
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable("blender_ganart", default_set=True, handle_error=_raise)
-    yield
-    addon_utils.disable("blender_ganart", default_set=True, handle_error=_raise)
-    model_catalog.CACHE.clear()
-
-
-def _raise(exc):
-    raise exc
 
 
 def _definition(prop) -> dict:

@@ -38,7 +38,7 @@ class TwoScaleDiscriminator(nn.Module):
         self.context = DCGANDiscriminator(self.window, width, spectral_norm, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, height, width = x.shape
+        n = x.shape[0]
         context = self.context(F.avg_pool2d(x, self.scale))  # (n,)
         windows = _random_windows(x, self.window, self.tiles)  # (n·tiles, 3, w, w)
         detail = self.detail(windows).view(n, self.tiles)
