@@ -1,10 +1,14 @@
 """The "GAN Art" sidebar tab in the 3D Viewport and the Shader Editor. Panels only draw."""
 
+import textwrap
+
 import bpy
 
 from . import preferences, properties
 
-from .core import jobs, model_catalog
+from .core import jobs, model_catalog, model_maps
+
+SIDEBAR_CHARACTERS = 27  # what the default sidebar width shows of a label in Blender's default font
 
 
 class _GanArtPanel:
@@ -68,12 +72,11 @@ class _GanArtPanel:
             return
         card = entry.card
         box.label(text=card.name, icon="TEXTURE")
-        if card.description:
-            box.label(text=card.description)
-        box.label(text=f"Native size: {card.native_size} px · {', '.join(card.channels)}")
-        box.label(text=card.texel_note())
-        if card.data_license:
-            box.label(text=f"Data license: {card.data_license}")
+        lines = [card.description, f"Native size: {card.native_size} px · {', '.join(card.maps).capitalize()}",
+                 card.texel_note(), f"Data license: {card.data_license}" if card.data_license else ""]
+        for line in lines:  # wrapped: the sidebar is narrow and Blender cuts a long label's middle out
+            for part in textwrap.wrap(line, SIDEBAR_CHARACTERS):
+                box.label(text=part)
 
 
 def _chosen_entry(context, model_id: str):
@@ -93,23 +96,28 @@ class _MapsPanel:
     bl_label = "Maps"
     bl_options = {"DEFAULT_CLOSED"}
 
-    # (toggle, its strength, the strength's label beside the toggle)
-    ROWS = (("map_color", None, ""), ("map_normal", "normal_strength", "Strength"),
-            ("map_roughness", "roughness_strength", "Strength"), ("map_height", "height_strength", "Scale"),
-            ("map_ao", "ao_strength", "Strength"))
+    # (toggle, its strength)
+    ROWS = (("map_color", None), ("map_normal", "normal_strength"), ("map_roughness", "roughness_strength"),
+            ("map_height", "height_strength"), ("map_ao", "ao_strength"))
 
     def draw(self, context):
         settings = context.scene.ganart
         col = self.layout.column(align=True)
-        for toggle, strength, label in self.ROWS:
+        for toggle, strength in self.ROWS:
             row = col.row(align=True)
             row.prop(settings, toggle)
             if strength is not None:
                 sub = row.row(align=True)
                 sub.active = getattr(settings, toggle)
-                sub.prop(settings, strength, text=label)
-        if settings.map_normal or settings.map_roughness or settings.map_height or settings.map_ao:
-            self.layout.label(text="Derived from the colour (periodic filters)", icon="INFO")
+                sub.prop(settings, strength, text="")  # the row's toggle names it; the narrow sidebar cut "Strength" to "Stre"
+        wanted = properties.map_options(settings).derived
+        if wanted:
+            choice = properties.chosen_model(settings, context)
+            entry = None if choice == properties.FILE_CHOICE else _chosen_entry(context, choice)
+            maps = entry.card.maps if entry is not None and entry.card is not None else None
+            col = self.layout.column(align=True)
+            for line in model_maps.source_note(maps, wanted):
+                col.label(text=line, icon="INFO" if line.endswith(":") else "BLANK1")
 
 
 class VIEW3D_PT_ganart(_GanArtPanel, bpy.types.Panel):

@@ -67,6 +67,23 @@ RECIPES = {
 }
 
 
+def full_material(colour_model: str, options: dict) -> dict:
+    """Colour, OpenGL normal and height learned together from ufoai's map sets (`<family>-maps`:
+    a colour map, its `_nm` normal map, height in that map's alpha). The map sets are few (12-19
+    per family), so the run starts from the bundled colour model: its colour output is kept, the
+    relief channels start fresh and learn to agree with it."""
+    return dict(options, maps="colour,normal,height", init_from=f"blender_ganart/models/{colour_model}{MODEL_SUFFIX}")
+
+
+# Full-material models: the families whose ufoai sets carry normal maps with height in alpha.
+RECIPES.update({
+    f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
+                           f"{recipe.description} Colour, normal and height maps learned together.",
+                           full_material(name, recipe.options))
+    for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "metal", "wood", "bricks")
+})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", help="a recipe name, or 'all'")

@@ -32,18 +32,24 @@ def enabled_addon() -> Iterator[None]:
         model_catalog.CACHE.clear()
 
 
-def write_small_model(folder: Path) -> Path:
+def write_small_model(folder: Path, maps: tuple[str, ...] = ("colour",)) -> Path:
     """A small real model file ("Pebbles") for the bpy tests; a plain function, not a fixture:
-    importing one test module's fixtures into another made the bpy module hang at exit."""
+    importing one test module's fixtures into another made the bpy module hang at exit.
+    maps beyond colour: a full-material model ("Pebbles material") whose output holds those maps."""
     import torch
 
     from blender_ganart.core.model_file import ModelCard, save_model
+    from blender_ganart.core.model_maps import channel_count, channel_names
     from blender_ganart.core.network import Generator, GeneratorConfig
 
     torch.manual_seed(7)
-    generator = Generator(GeneratorConfig(widths=(32, 16, 8), extra_convs=(0, 0, 0))).eval()
-    path = folder / "pebbles.ganart.pt"
-    save_model(path, generator, ModelCard(name="Pebbles", description="test", data_license="CC0"))
+    config = GeneratorConfig(widths=(32, 16, 8), extra_convs=(0, 0, 0), out_channels=channel_count(maps))
+    generator = Generator(config).eval()
+    material = maps != ("colour",)
+    path = folder / ("pebbles-material.ganart.pt" if material else "pebbles.ganart.pt")
+    card = ModelCard(name="Pebbles material" if material else "Pebbles", description="test", data_license="CC0",
+                     channels=channel_names(maps), maps=maps)
+    save_model(path, generator, card)
     return path
 
 

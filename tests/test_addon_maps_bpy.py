@@ -247,3 +247,35 @@ def test_cycles_grazing_light_shows_the_normal_map(plane, model_path):
     assert variation(with_normals) > 0.5 * variation(predicted), (variation(with_normals), variation(predicted))
     correlation = np.corrcoef(with_normals.ravel(), predicted.ravel())[0, 1]
     assert correlation > 0.6 and correlation > np.corrcoef(with_normals.ravel(), flipped.ravel())[0, 1] + 0.2
+
+
+def test_a_full_material_model_wires_its_own_maps_and_derives_the_rest(plane, tmp_path):
+    """Normal and height come from the model's own output channels (with the panel's strengths),
+    roughness and AO are derived from its colour; the Maps panel's note says which is which."""
+    from blender_ganart.core.model_maps import source_note
+    from blender_ganart.core.model_reader import read_model
+
+    path = write_small_model(tmp_path, maps=("colour", "normal", "height"))
+    assert generate(SIZE, model=str(path), seed=3, normal_strength=4.0, **ALL_MAPS) == {"FINISHED"}
+    raw = synthesize(read_model(path), SynthesisOptions(3, SIZE, SIZE))  # (64, 64, 7)
+    images = bpy.data.images
+    np.testing.assert_allclose(_pixels(images["Pebbles material 3"]), raw[..., :3], atol=EIGHT_BIT)
+    np.testing.assert_allclose(_pixels(images["Pebbles material 3 Height"], 1)[..., 0], raw[..., 6], atol=EIGHT_BIT)
+
+    own = raw[..., 3:6] * 2 - 1  # the model's normals, tilted twice as far (strength 4 vs the default 2)
+    own[..., :2] *= 2
+    own /= np.linalg.norm(own, axis=-1, keepdims=True)
+    wired = decode_normals(_pixels(images["Pebbles material 3 Normal"]))
+    assert np.sum(wired * own, axis=-1).min() > 0.99  # the model's directions, not derived ones
+    derived = derive_maps(raw[..., :3], ("normal", "roughness", "ao"), MapOptions(normal_strength=4.0))
+    assert np.abs(decode_normals(derived["normal"]) - own).max() > 0.2  # (derived ones would differ)
+    np.testing.assert_allclose(_pixels(images["Pebbles material 3 Roughness"], 1)[..., 0], derived["roughness"],
+                               atol=EIGHT_BIT)
+    np.testing.assert_allclose(_pixels(images["Pebbles material 3 AO"], 1)[..., 0], derived["ao"], atol=EIGHT_BIT)
+
+    tree, bsdf, output = _nodes(plane.active_material)
+    assert _source(_source(bsdf.inputs["Normal"]).inputs["Color"]).image == images["Pebbles material 3 Normal"]
+    assert _source(_source(output.inputs["Displacement"]).inputs["Height"]).image == images["Pebbles material 3 Height"]
+    assert source_note(read_model(path).card.maps, ("normal", "roughness", "height", "ao")) == \
+        ("Learned by the model:", "Normal, Height", "Derived from the colour:", "Roughness, AO")
+

@@ -57,12 +57,14 @@ def test_window_tab_generate_and_screenshot(tmp_path, blender_env):
     model_id = f"bundled:{bundled[0].name}" if bundled else f"user:{model.name}"  # a real model looks best
     config = {"report": str(tmp_path / "report.json"), "site_packages": sysconfig.get_paths()["purelib"],
               "models_folder": str(model.parent), "model_id": model_id,
-              "screenshot": str(tmp_path / "screenshot.png"), "node_layout": True}
+              "screenshot": str(tmp_path / "screenshot.png"), "node_layout": True, "open_maps": True}
     report = _window_session(config, env, tmp_path)
     assert report["invoke_result"] == ["RUNNING_MODAL"]  # the threaded path, not the synchronous one
     name = next(n for n in report["images"] if n.endswith(" 42"))
     assert report["images"][name] == [512, 512] and report["material"]
     assert "seed 42; 512×512 px in" in report["last_result"]
+    assert report.get("maps_panel_drawn")  # the Maps sub-panel and its learned/derived note drew cleanly
+    assert {f"{name} Normal" for name in report["images"] if name.endswith(" 42")} <= set(report["images"])
     from PIL import Image
 
     shot = Image.open(config["screenshot"])

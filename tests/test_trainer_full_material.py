@@ -16,7 +16,7 @@ from blender_ganart.core.errors import ModelFileError
 from blender_ganart.core.generation import GenerationRequest, compute
 from blender_ganart.core.map_options import MapOptions
 from blender_ganart.core.model_file import ModelCard, load_model, save_model
-from blender_ganart.core.model_maps import learned_maps
+from blender_ganart.core.model_maps import learned_maps, unit_normals
 from blender_ganart.core.model_reader import read_model
 from blender_ganart.core.network import Generator
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
@@ -67,7 +67,9 @@ def test_a_tiny_full_material_run_trains_exports_evaluates_and_generates(map_dat
     assert np.array_equal(texture.pixels, raw[..., :3])
     lengths = np.linalg.norm(texture.maps["normal"] * 2 - 1, axis=-1)
     assert np.abs(lengths - 1).max() < 1e-4  # the model's normals, made unit length
-    cosine = np.sum((texture.maps["normal"] * 2 - 1) * (raw[..., 3:6] * 2 - 1), axis=-1) / np.linalg.norm(raw[..., 3:6] * 2 - 1, axis=-1)
+    own = raw[..., 3:6] * 2 - 1
+    own[..., 2] = np.maximum(own[..., 2], 0)  # none points into the surface
+    cosine = np.sum((texture.maps["normal"] * 2 - 1) * own, axis=-1) / np.linalg.norm(own, axis=-1)
     assert cosine.min() > 0.999  # the model's own directions, not derived ones
     assert np.array_equal(texture.maps["height"], raw[..., 6])
     assert np.allclose(texture.maps["roughness"], 1 - raw[..., 7])
@@ -126,3 +128,24 @@ def test_learned_maps_split_the_output_into_the_add_ons_maps():
     assert np.allclose(maps["roughness"], 1 - pixels[..., 7])
     with pytest.raises(ValueError, match="need 8 channels"):
         learned_maps(pixels[..., :7], ("colour", "normal", "height", "gloss"))
+
+
+def test_the_panels_strengths_reach_a_models_own_maps():
+    """Default strengths leave the model's maps as they are; 0 flattens each; more tilts or spreads more."""
+    from blender_ganart.core.model_maps import with_strengths
+
+    rng = np.random.default_rng(2)
+    own = {"normal": unit_normals(rng.random((8, 8, 3), dtype=np.float32)),
+           "roughness": rng.random((8, 8), dtype=np.float32), "ao": rng.random((8, 8), dtype=np.float32),
+           "height": rng.random((8, 8), dtype=np.float32)}
+    same = with_strengths(own, MapOptions())
+    for name in own:
+        np.testing.assert_allclose(same[name], own[name], atol=1e-6)
+    flat = with_strengths(own, MapOptions(normal_strength=0, roughness_strength=0, ao_strength=0))
+    np.testing.assert_allclose(flat["normal"], np.broadcast_to([0.5, 0.5, 1.0], (8, 8, 3)), atol=1e-6)
+    np.testing.assert_allclose(flat["roughness"], own["roughness"].mean(), atol=1e-6)
+    np.testing.assert_allclose(flat["ao"], 1.0)
+    assert np.array_equal(flat["height"], own["height"])  # its scale is the Displacement node's
+    steep = with_strengths(own, MapOptions(normal_strength=8))
+    tilt = lambda n: np.linalg.norm(n[..., :2] * 2 - 1, axis=-1).mean()  # noqa: E731
+    assert tilt(steep["normal"]) > tilt(own["normal"]) and with_strengths(own, None) is own

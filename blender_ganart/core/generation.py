@@ -174,7 +174,7 @@ def compute(request: GenerationRequest, load_model: Callable,
 
     load_model: path → model_reader.ModelData (the catalog's cache, so repeated presses do not reload).
     """
-    from .model_maps import learned_maps
+    from .model_maps import learned_maps, with_strengths
     from .runtime import choose_runtime
     from .synthesis import synthesize
 
@@ -192,6 +192,7 @@ def compute(request: GenerationRequest, load_model: Callable,
         # A full-material model's own maps are used; the maps it lacks are derived from its colour.
         wanted = request.maps.derived if request.maps is not None else ()
         colour, learned = learned_maps(pixels, model.card.maps, wanted)
+        learned = with_strengths(learned, request.maps)
         texture = GeneratedTexture(options.seed, colour, model.card.name, tuple(model.card.channels)[:colour.shape[2]],
                                    Path(request.model_path).name)
         if wanted:

@@ -17,6 +17,8 @@ No torch and no bpy: the add-on's core calls `learned_maps` on the float32 textu
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 MAP_CHANNELS = {"colour": 3, "normal": 3, "height": 1, "roughness": 1, "gloss": 1, "specular": 1, "ao": 1}
@@ -106,10 +108,64 @@ def learned_maps(pixels, maps, wanted=()) -> tuple[np.ndarray, dict]:
 
 def unit_normals(encoded) -> np.ndarray:
     """(H, W, 3) encoded n·0.5+0.5 → the same with each vector scaled to length 1 (a generator's
-    tanh outputs are close to, not exactly, unit vectors); a zero vector becomes straight up."""
+    tanh outputs are close to, not exactly, unit vectors); a zero vector becomes straight up. A
+    vector pointing into the surface (z < 0) cannot be a tangent-space normal: its z is taken as 0."""
     n = np.asarray(encoded, dtype=np.float32) * 2.0 - 1.0
+    n[..., 2] = np.maximum(n[..., 2], 0.0)
     length = np.sqrt(np.einsum("ijk,ijk->ij", n, n))[..., None]
     flat = length[..., 0] < 1e-6
     n[flat] = (0.0, 0.0, 1.0)
     length[flat] = 1.0
     return (n / length) * 0.5 + 0.5
+
+
+def makes_itself(maps) -> tuple[str, ...]:
+    """The add-on's maps (map_options.MAP_NAMES) a model with these `maps` generates itself;
+    roughness counts when it learned gloss, which is its inverse."""
+    maps = set(check_map_names(tuple(maps)))
+    own = {"normal": "normal", "height": "height", "ao": "ao", "roughness": "roughness", "gloss": "roughness"}
+    return tuple(name for name in ("normal", "roughness", "height", "ao") if name in {own[m] for m in maps if m in own})
+
+
+def source_note(maps, wanted) -> tuple[str, ...]:
+    """Short lines for the Maps panel (a narrow sidebar): which of the `wanted` maps the model
+    makes and which are derived from its colour, so an artist knows whether relief was learned
+    or estimated. maps None: a model file not read yet (the panel never reads files while drawing)."""
+    labels = {"normal": "Normal", "roughness": "Roughness", "height": "Height", "ao": "AO"}
+    if maps is None:
+        return ("Maps the model learned are its own,", "the others derived from the colour")
+    lines: tuple[str, ...] = ()
+    learned = [labels[n] for n in wanted if n in makes_itself(maps)]
+    derived = [labels[n] for n in wanted if n not in makes_itself(maps)]
+    for heading, names in (("Learned by the model:", learned), ("Derived from the colour:", derived)):
+        if names:
+            lines += (heading, *textwrap.wrap(", ".join(names), 20))
+    return lines
+
+
+def with_strengths(found: dict, options) -> dict:
+    """The panel's strengths applied to a model's own maps, each so that the default strength
+    (map_options.MapOptions) leaves the map as the model made it and 0 flattens it, as it does
+    for the derived maps:
+    - normal: the tilt (x, y) scaled by strength / default strength, then unit length again;
+    - roughness: spread about the texture's mean roughness, scaled by the strength;
+    - ao: the occlusion (1 − ao) scaled by the strength.
+    Height keeps its values: its scale is the Displacement node's (height_strength)."""
+    from .map_options import MapOptions
+
+    if options is None:
+        return found
+    defaults = MapOptions()
+    out = dict(found)
+    if "normal" in out:
+        n = np.asarray(out["normal"], dtype=np.float32) * 2.0 - 1.0
+        n[..., :2] *= np.float32(options.normal_strength / defaults.normal_strength)
+        out["normal"] = unit_normals(n * 0.5 + 0.5)
+    if "roughness" in out:
+        r = out["roughness"]
+        mean = np.float32(r.mean(dtype=np.float64))
+        out["roughness"] = np.clip(mean + np.float32(options.roughness_strength) * (r - mean), 0.0, 1.0)
+    if "ao" in out:
+        out["ao"] = np.clip(1.0 - np.float32(options.ao_strength) * (1.0 - out["ao"]), 0.0, 1.0)
+    return out
+

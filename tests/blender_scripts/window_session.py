@@ -69,12 +69,32 @@ def setup():
 
     panels.VIEW3D_PT_ganart.draw = draw_and_note
     settings = bpy.context.scene.ganart
+    if config.get("open_maps"):  # the Maps sub-panel opened, with every map on: its note draws too
+        open_maps_panel(panels, settings)
     settings.model = config["model_id"]
     settings.size = "512"
     settings.seed = "42"
     window, area, sidebar, _main = view3d()
     area.spaces.active.show_region_ui = True
     area.spaces.active.shading.type = "MATERIAL"
+
+
+def open_maps_panel(panels, settings):
+    """The sub-panel starts closed; registered again without DEFAULT_CLOSED it starts open, as if
+    the artist had clicked it. Its real draw runs, noted in the report."""
+    maps_panel = panels.VIEW3D_PT_ganart_maps
+    original = maps_panel.draw
+
+    def draw_and_note(self, context):
+        report["maps_panel_drawn"] = True
+        original(self, context)
+
+    bpy.utils.unregister_class(maps_panel)
+    maps_panel.bl_options = set()
+    maps_panel.draw = draw_and_note
+    bpy.utils.register_class(maps_panel)
+    for toggle in ("map_normal", "map_roughness", "map_height", "map_ao"):
+        setattr(settings, toggle, True)
 
 
 def open_tab():
