@@ -75,12 +75,13 @@ def full_material(colour_model: str, options: dict) -> dict:
     return dict(options, maps="colour,normal,height", init_from=f"blender_ganart/models/{colour_model}{MODEL_SUFFIX}")
 
 
-# Full-material models: the families whose ufoai sets carry normal maps with height in alpha.
+# Full-material models, trained where a family's ufoai sets carry normal maps with height in
+# alpha (all six have some: `<family>-maps` in texture_sources.toml); shipped so far: these.
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
                            full_material(name, recipe.options))
-    for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "metal", "wood", "bricks")
+    for name, recipe in list(RECIPES.items()) if name in ("ground", "rock")
 })
 
 

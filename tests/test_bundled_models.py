@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from PIL import Image
 
 from blender_ganart.core.model_catalog import BUNDLED_DIR, list_models, resolve_model
 from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model
+from blender_ganart.core.model_maps import channel_count
 from blender_ganart.core.network import Generator, GeneratorConfig
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
@@ -42,7 +44,9 @@ def test_bundled_file_is_small_and_fully_described(path):
     assert path.stat().st_size <= MAX_BYTES
     model = load_model(path)
     card = model.card
-    assert model.config == GeneratorConfig(), "bundled models use the default architecture"
+    maps = card.maps  # colour, or a full-material model's maps, each with its convention on the card
+    assert model.config == replace(GeneratorConfig(), out_channels=channel_count(maps)), \
+        "bundled models use the default architecture"
     for name in ("name", "description", "training_data", "data_license", "training_command"):
         assert getattr(card, name).strip(), f"{path.name}: empty model-card field '{name}'"
     assert "debian" in card.training_data.lower()
@@ -58,10 +62,11 @@ def test_bundled_model_makes_a_seamless_varied_texture(path):
     model = load_model(path)
     a = synthesize(model, SynthesisOptions(seed=3, width=128, height=128, tileable=True), device="cpu")
     b = synthesize(model, SynthesisOptions(seed=4, width=128, height=128, tileable=True), device="cpu")
-    assert a.shape == (128, 128, 3) and np.isfinite(a).all()
+    assert a.shape == (128, 128, channel_count(model.card.maps)) and np.isfinite(a).all()
+    a, b = a[..., :3], b[..., :3]  # the colour
     # Per channel: colour alone is not texture. Some real plates and walls are low in contrast,
     # so one seed may be calm, but none is flat (collapsed models gave < 0.004) and most vary.
-    spreads = [float(synthesize(model, SynthesisOptions(s, 128, 128)).reshape(-1, 3).std(axis=0).max())
+    spreads = [float(synthesize(model, SynthesisOptions(s, 128, 128))[..., :3].reshape(-1, 3).std(axis=0).max())
                for s in range(8)]
     assert min(spreads) > 0.008, f"a seed gives a flat colour (spatial std per seed {spreads})"
     assert np.median(spreads) > 0.02, f"most seeds are nearly flat (spatial std per seed {spreads})"
@@ -196,3 +201,23 @@ def test_the_shipped_catalog_lists_enough_images_per_family():
         assert 25 <= len(spec["images"]) <= 150, family
         assert all(entry.split(":")[0] in catalog["packages"] for entry in spec["images"])
     assert {r.family for r in train_bundled.RECIPES.values()} <= set(catalog["families"])
+
+
+MATERIAL_FILES = [p for p in BUNDLED_FILES if load_model(p).card.maps != ("colour",)]
+
+
+@pytest.mark.parametrize("path", MATERIAL_FILES, ids=lambda p: p.name)
+def test_bundled_full_material_model_makes_normals_that_face_out(path):
+    """Its own normal channels, as the generator outputs them (before the add-on makes them unit
+    length): close to unit vectors on average (within 2 %) and facing out of the surface (+Z the
+    largest component almost everywhere), as the tangent-space normal maps it learned from."""
+    from blender_ganart.core.model_maps import channel_slices
+
+    model = load_model(path)
+    normal = channel_slices(model.card.maps)["normal"]
+    for seed in range(4):
+        n = synthesize(model, SynthesisOptions(seed, 256, 256))[..., normal] * 2 - 1
+        length = np.linalg.norm(n, axis=-1)
+        assert abs(length.mean() - 1) < 0.02, f"seed {seed}: mean |n| {length.mean():.3f}"
+        assert (n[..., 2] > np.abs(n[..., :2]).max(axis=-1)).mean() > 0.95, f"seed {seed}: +Z not dominant"
+

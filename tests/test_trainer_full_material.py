@@ -149,3 +149,21 @@ def test_the_panels_strengths_reach_a_models_own_maps():
     steep = with_strengths(own, MapOptions(normal_strength=8))
     tilt = lambda n: np.linalg.norm(n[..., :2] * 2 - 1, axis=-1).mean()  # noqa: E731
     assert tilt(steep["normal"]) > tilt(own["normal"]) and with_strengths(own, None) is own
+
+
+def test_the_discriminator_sees_normals_as_the_add_on_makes_them(map_data, tmp_path):
+    """A full-material fake batch carries unit normals facing out (the add-on's unit_normals of the
+    generator's output), so D cannot win on length alone; colour and the other maps pass untouched."""
+    arch = build_arch(resolve(tiny_config(map_data, tmp_path / "run", maps=MAPS)))
+    g = arch.build_generator()
+    with torch.no_grad():
+        g.to_output.weight.mul_(20)  # outputs far from unit vectors, some pointing into the surface
+        z = arch.sample_latents(2, torch.Generator().manual_seed(0))
+        fake = arch.fake_batch(g, z, torch.Generator().manual_seed(1))
+        raw = g(z, noise=torch.Generator().manual_seed(1))[:, 3:6]
+    assert (raw.norm(dim=1) - 1).abs().mean() > 0.1 and (raw[:, 2] < 0).any()  # what the generator outputs
+    n = fake[:, 3:6]
+    assert torch.allclose(n.norm(dim=1), torch.ones(()), atol=1e-4) and (n[:, 2] >= 0).all()
+    pixels = fake[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
+    np.testing.assert_allclose(pixels[..., 3:6], unit_normals(pixels[..., 3:6]), atol=1e-5)
+    assert fake[:, :3].abs().max() <= 1 and fake[:, 6:].abs().max() <= 1

@@ -14,12 +14,14 @@ import torch
 from torch import nn
 
 from blender_ganart.core.latent import PixelNoise, latent_field
+from blender_ganart.core.model_maps import channel_slices
 from blender_ganart.core.network import Generator, GeneratorConfig
 
 from .augment import wrap_crop
 from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
 from .config import TrainConfig, flag
+from .normals import unit_normals_torch
 from .errors import ConfigError
 from .two_scale import TwoScaleDiscriminator
 
@@ -70,6 +72,7 @@ class TextureArch(Arch):
         super().__init__(config)
         self.gconfig: GeneratorConfig = config.generator_config()
         self.cells = math.ceil(self.crop / self.gconfig.upsampling) + 1
+        self.normal = channel_slices(config.map_list()).get("normal")
 
     def build_generator(self) -> Generator:
         if self.config.model.g_batch_norm:
@@ -135,7 +138,7 @@ class TextureArch(Arch):
         full = g(z, noise=generator)  # (n, 3, P, P), periodic with period P = cells · upsampling
         n, _, period, _ = full.shape
         offsets = torch.randint(0, period, (n, 2), generator=generator).to(full.device)
-        return wrap_crop(full, offsets[:, :1], offsets[:, 1:], self.crop, self.crop)
+        return unit_normals_torch(wrap_crop(full, offsets[:, :1], offsets[:, 1:], self.crop, self.crop), self.normal)
 
     def seed_latents(self, seeds: list[int]) -> torch.Tensor:
         """Exactly the fields the add-on draws for these seeds (tileable, at this field size)."""

@@ -81,3 +81,18 @@ def orient(patch: np.ndarray, hflip: bool, vflip: bool, turns: int, normal: slic
     for _ in range(turns % 4):  # (n_x, n_y) → (−n_y, n_x)
         patch[..., [x, y]] = np.stack([255 - patch[..., y], patch[..., x]], axis=-1)
     return patch
+
+
+def unit_normals_torch(batch, normal: slice | None):
+    """A generator's (N, C, H, W) batch in [−1, 1] with its normal channels made what the add-on
+    makes of them (blender_ganart.core.model_maps.unit_normals): z below 0 taken as 0, then unit
+    length. The discriminator then judges the normals an artist gets, and cannot tell real from
+    fake by length alone (a tanh output is rarely a unit vector; the real maps always are)."""
+    import torch
+
+    if normal is None:
+        return batch
+    n = batch[:, normal]
+    n = torch.cat([n[:, :2], n[:, 2:3].clamp(min=0.0)], dim=1)
+    n = n * torch.rsqrt((n * n).sum(dim=1, keepdim=True) + 1e-8)
+    return torch.cat([batch[:, : normal.start], n, batch[:, normal.stop :]], dim=1)
