@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_MODELS = 6
 GROUND_REPEATS = 6
 SPACING = 3.4  # metres between the model columns
-MAPS = ("normal", "roughness", "height", "ao")  # every derived map, wired into each material
+MAPS = ("normal", "roughness", "height", "ao")  # every map (the model's own, else derived from its colour), wired
 SUN_ELEVATION = 18  # degrees above the horizon: grazing, so the normal maps' relief shows
 
 
@@ -161,6 +161,17 @@ class Placed:
     size: tuple[int, int]
 
 
+def one_per_family(models: list) -> list:
+    """Each family once (`rock` and `rock-maps` are one family), its full-material model where it
+    has one: the demo shows what the add-on makes best, learned relief over derived relief."""
+    chosen: dict[str, object] = {}
+    for entry in models:
+        family = entry.path.name.split(".")[0].removesuffix("-maps")
+        if family not in chosen or len(entry.card.maps) > len(chosen[family].card.maps):
+            chosen[family] = entry
+    return list(chosen.values())
+
+
 def build_scene(bpy, api, models, texture_size: int) -> list[Placed]:
     placed = []
     columns = len(models)
@@ -180,7 +191,7 @@ def build_scene(bpy, api, models, texture_size: int) -> list[Placed]:
     ground = add_ground(bpy, width=columns * SPACING + 12, depth=40)
     ground_seed = 300
     # The floor takes the model made for floors when there is one (the "Ground" model).
-    floor_model = next((entry for entry in models if entry.name.lower() == "ground"), models[0])
+    floor_model = next((entry for entry in models if entry.name.lower().startswith("ground")), models[0])
     api.generate(ground, model=str(floor_model.path), seed=ground_seed, width=texture_size, height=texture_size,
                  tileable=True, pack=True, maps=MAPS)
     placed.append(Placed(ground.name, floor_model.name, ground_seed, (texture_size, texture_size)))
@@ -218,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     blend, png, dist = options.out_dir / "demo_scene.blend", options.out_dir / "demo_render.png", options.out_dir / "dist"
 
-    models = [entry for entry in api.list_models() if entry.bundled and entry.usable][:MAX_MODELS]
+    models = one_per_family([entry for entry in api.list_models() if entry.bundled and entry.usable])[:MAX_MODELS]
     if not models:
         print(f"No usable bundled model in {options.addon_root / 'blender_ganart' / 'models'}.", file=sys.stderr)
         return 1

@@ -208,16 +208,19 @@ MATERIAL_FILES = [p for p in BUNDLED_FILES if load_model(p).card.maps != ("colou
 
 @pytest.mark.parametrize("path", MATERIAL_FILES, ids=lambda p: p.name)
 def test_bundled_full_material_model_makes_normals_that_face_out(path):
-    """Its own normal channels, as the generator outputs them (before the add-on makes them unit
-    length): close to unit vectors on average (within 2 %) and facing out of the surface (+Z the
-    largest component almost everywhere), as the tangent-space normal maps it learned from."""
-    from blender_ganart.core.model_maps import channel_slices
+    """Its own normal map as an artist gets it (8-bit, as Blender stores it): unit vectors (mean
+    |n| within 2 % of 1), facing out of the surface (+Z the largest component almost everywhere,
+    as in the tangent-space maps it learned from), and not flat."""
+    from blender_ganart.core.derived_maps import decode_normals
+    from blender_ganart.core.generation import GenerationRequest, compute
+    from blender_ganart.core.map_options import MapOptions
+    from blender_ganart.core.model_reader import read_model
 
-    model = load_model(path)
-    normal = channel_slices(model.card.maps)["normal"]
     for seed in range(4):
-        n = synthesize(model, SynthesisOptions(seed, 256, 256))[..., normal] * 2 - 1
+        request = GenerationRequest(str(path), SynthesisOptions(seed, 256, 256), maps=MapOptions(normal=True))
+        encoded = compute(request, load_model=read_model).textures[0].maps["normal"]
+        n = decode_normals(np.round(encoded * 255) / 255)
         length = np.linalg.norm(n, axis=-1)
         assert abs(length.mean() - 1) < 0.02, f"seed {seed}: mean |n| {length.mean():.3f}"
         assert (n[..., 2] > np.abs(n[..., :2]).max(axis=-1)).mean() > 0.95, f"seed {seed}: +Z not dominant"
-
+        assert np.abs(n[..., :2]).mean() > 0.02, f"seed {seed}: a flat normal map"

@@ -135,6 +135,19 @@ def test_stop_and_resume_equals_an_uninterrupted_run(data, tmp_path, arch):
     assert steps == [1, 2, 3, 4, 5, 6, 7]  # nothing logged twice
 
 
+def test_r1_can_start_on_resume(data, tmp_path):
+    """A run whose discriminator wins is continued with R1 from its checkpoint: the penalty is
+    applied (logged) from the resumed step on, and the run records the command that added it."""
+    run = tmp_path / "run"
+    assert main(tiny_cli_args(data, run, steps=3)) == 0
+    assert main(["train", "--resume", str(run), "--steps", "6", "--r1-gamma", "1", "--r1-every", "1"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    with_r1 = [r["step"] for r in records if "r1" in r]
+    assert with_r1 == [4, 5, 6], records
+    assert json.loads((run / "config.json").read_text())["loss"]["r1_gamma"] == 1
+    assert "--r1-gamma 1" in json.loads((run / "run.json").read_text())["resume_commands"][-1]["command"]
+
+
 def test_sigterm_checkpoints_and_resume_continues_bit_exactly(data, tmp_path):
     """A real kill: SIGTERM to a training process at an arbitrary step, then --resume."""
     total = 60

@@ -80,8 +80,12 @@ class ModelOptions:
 @dataclass(frozen=True)
 class LossOptions:
     loss: str | None = option(None, "ns, minimax, hinge, lsgan or wgan-gp (default: ns)", choices=LOSSES)
-    r1_gamma: float | None = option(None, "R1 penalty weight on real images (0 = off)", check="non_negative")
-    r1_every: int = option(4, "apply R1 every N D steps, scaled by N (lazy regularisation)", check="at_least_1")
+    # Resumable: a discriminator that has started to win (its loss near 0, as in the CPU runs of
+    # bricks and wood) can be held back from that checkpoint on, without starting again.
+    r1_gamma: float | None = option(None, "R1 penalty weight on real images (0 = off)", check="non_negative",
+                                    resumable=True)
+    r1_every: int = option(4, "apply R1 every N D steps, scaled by N (lazy regularisation)", check="at_least_1",
+                           resumable=True)
     gp_weight: float = option(10.0, "gradient-penalty weight for wgan-gp", check="non_negative")
     d_steps: int = option(1, "discriminator steps per generator step", check="at_least_1")
 
