@@ -1,6 +1,8 @@
-"""Contact sheets of the derived maps: for each bundled model, one seed's colour texture beside
-its height, normal, roughness and AO maps and the colour lit by a grazing light through the normal
-map, in one PNG per model (docs/models/<model file stem>_maps.png).
+"""Contact sheets of the maps: for each bundled model, one seed's colour texture beside its
+height, normal, roughness and AO maps (a full-material model's own where it learned them, else
+derived from the colour; for such a model a second row shows the derived ones too) and the colour
+lit by a grazing light through the normal map, in one PNG per model
+(docs/models/<model file stem>_maps.png).
 
     .venv/bin/python scripts/maps_sheet.py [--size 256] [--seed 1] [--out docs/models]
 
@@ -31,28 +33,45 @@ def lit(color, normal_encoded):
 
 
 def sheet(model_path: Path, size: int, seed: int):
+    """One row: the colour, its maps as the add-on makes them, the colour lit through the normal map.
+    A full-material model gets a second row: the maps derived from its colour, as a colour-only
+    model would get them, so its learned relief can be compared with the estimate."""
     from PIL import Image, ImageDraw
 
     from blender_ganart.core.derived_maps import derive_maps
-    from blender_ganart.core.model_file import load_model
-    from blender_ganart.core.synthesis import SynthesisOptions, synthesize
+    from blender_ganart.core.generation import GenerationRequest, compute
+    from blender_ganart.core.map_options import MAP_NAMES, MapOptions
+    from blender_ganart.core.model_maps import makes_itself
+    from blender_ganart.core.model_reader import read_model
+    from blender_ganart.core.synthesis import SynthesisOptions
 
-    model = load_model(model_path)
-    color = synthesize(model, SynthesisOptions(seed, size, size))
-    maps = derive_maps(color)
-    panels = [("colour", color), ("height", maps["height"]), ("normal (OpenGL)", maps["normal"]),
-              ("roughness", maps["roughness"]), ("AO", maps["ao"]), ("lit at 20°", lit(color, maps["normal"]))]
+    model = read_model(model_path)
+    request = GenerationRequest(str(model_path), SynthesisOptions(seed, size, size), maps=MapOptions.from_spec(MAP_NAMES))
+    texture = compute(request, load_model=lambda _: model).textures[0]
+    learned = makes_itself(model.card.maps)
+    rows = [(texture.pixels, texture.maps, learned)]
+    if learned:
+        rows.append((texture.pixels, derive_maps(texture.pixels), ()))
     gap = 4
-    canvas = Image.new("RGB", (len(panels) * (size + gap) - gap, size + LABEL_HEIGHT), (255, 255, 255))
+    width = 6 * (size + gap) - gap
+    canvas = Image.new("RGB", (width, LABEL_HEIGHT + len(rows) * (size + LABEL_HEIGHT)), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    for index, (label, values) in enumerate(panels):
-        if values.ndim == 2:
-            values = np.repeat(values[..., None], 3, axis=2)
-        tile = Image.fromarray((np.clip(values, 0, 1) * 255 + 0.5).astype(np.uint8))
-        x = index * (size + gap)
-        canvas.paste(tile, (x, LABEL_HEIGHT))
-        draw.text((x + 2, 4), label, fill=(0, 0, 0))
-    draw.text((canvas.width - 8 * len(model.card.name) - 40, 4), f"{model.card.name}, seed {seed}", fill=(80, 80, 80))
+    for row, (color, maps, own) in enumerate(rows):
+        def label(name: str, title: str) -> str:
+            return f"{title} ({'learned' if name in own else 'derived'})"
+
+        panels = [("colour", color), (label("height", "height"), maps["height"]),
+                  (label("normal", "normal, OpenGL"), maps["normal"]), (label("roughness", "roughness"), maps["roughness"]),
+                  (label("ao", "AO"), maps["ao"]), ("lit at 20°", lit(color, maps["normal"]))]
+        top = LABEL_HEIGHT + row * (size + LABEL_HEIGHT)
+        for index, (text, values) in enumerate(panels):
+            if values.ndim == 2:
+                values = np.repeat(values[..., None], 3, axis=2)
+            tile = Image.fromarray((np.clip(values, 0, 1) * 255 + 0.5).astype(np.uint8))
+            x = index * (size + gap)
+            canvas.paste(tile, (x, top + LABEL_HEIGHT))
+            draw.text((x + 2, top + 4), text, fill=(0, 0, 0))
+    draw.text((2, 4), f"{model.card.name}, seed {seed}, {size} px at 1:1", fill=(80, 80, 80))
     return canvas
 
 
