@@ -200,7 +200,8 @@ def test_the_shipped_catalog_lists_enough_images_per_family():
     for family, spec in catalog["families"].items():
         assert 25 <= len(spec["images"]) <= 150, family
         assert all(entry.split(":")[0] in catalog["packages"] for entry in spec["images"])
-    assert {r.family for r in train_bundled.RECIPES.values()} <= set(catalog["families"])
+    assert {r.family for r in train_bundled.RECIPES.values()} <= set(catalog["families"]) | set(catalog["map_families"])
+    assert all(spec["maps_of"] in catalog["families"] for spec in catalog["map_families"].values())
 
 
 MATERIAL_FILES = [p for p in BUNDLED_FILES if load_model(p).card.maps != ("colour",)]
