@@ -54,12 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     torch.set_grad_enabled(False)
     rows = {}
+    # Models compared on one --data folder are judged on the same images: a colour model beside a
+    # full-material one is judged on the colour of the complete map sets too (a map-set folder
+    # read as plain images would count its normal maps as colour textures).
+    set_maps = max((load_model(p).card.maps for p in models), key=len) if args.data else None
     for path in models:
         name = path.name.removesuffix(MODEL_SUFFIX)
         model = load_model(path)
         data = args.data or data_folder_for(path)
         # The data at its own resolution; a full-material model's colour against its sets' colour.
-        images = load_training_images(data, model.card.maps, args.crop).colour_only()
+        images = load_training_images(data, set_maps or model.card.maps, args.crop).colour_only()
         directional = "--no-rot90" in model.card.training_command
 
         def make_texture(seed: int, size: int, tileable: bool):
