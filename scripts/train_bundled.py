@@ -69,12 +69,12 @@ RECIPES = {
 
 def full_material(colour_model: str, options: dict) -> dict:
     """Colour, OpenGL normal and height learned together from ufoai's map sets (`<family>-maps`:
-    a colour map, its `_nm` normal map, height in that map's alpha), on top of the bundled colour
-    model (--keep-colour): its colour stays exactly the colour model's, only the relief's output
-    rows learn. Training everything on the 12-19 sets of a family instead made the colour worse
-    (ground: SWD 3.83/4.48x floor after 3000 steps, the colour model 2.08/2.40 on the same sets)."""
-    return dict(options, maps="colour,normal,height", init_from=f"blender_ganart/models/{colour_model}{MODEL_SUFFIX}",
-                keep_colour=True)
+    a colour map, its `_nm` normal map, height in that map's alpha). The map sets are few (12-19
+    per family), so the run starts from the bundled colour model: its colour output conv gives
+    the colour channels, the relief channels start fresh, and every layer learns. (Training only
+    the relief's output rows on the frozen colour model kept the colour exactly but drew noise
+    for rock's normals in a 28-minute trial: the last 12-channel features carry no relief.)"""
+    return dict(options, maps="colour,normal,height", init_from=f"blender_ganart/models/{colour_model}{MODEL_SUFFIX}")
 
 
 # Full-material models, trained where a family's ufoai sets carry normal maps with height in

@@ -167,33 +167,3 @@ def test_the_discriminator_sees_normals_as_the_add_on_makes_them(map_data, tmp_p
     pixels = fake[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
     np.testing.assert_allclose(pixels[..., 3:6], unit_normals(pixels[..., 3:6]), atol=1e-5)
     assert fake[:, :3].abs().max() <= 1 and fake[:, 6:].abs().max() <= 1
-
-
-def test_keep_colour_learns_only_the_new_maps(map_data, tmp_path):
-    """--keep-colour: a full-material run from a colour model whose colour comes out exactly the
-    colour model's (only the new maps' output rows learn), and whose maps do learn."""
-    train(tiny_config(map_data, tmp_path / "colour", steps=2), log=quiet)
-    colour_path, _ = export_run(tmp_path / "colour", tmp_path / "colour.ganart.pt", half=False)
-    run = tmp_path / "material"
-    result = train(tiny_config(map_data, run, steps=4, maps="colour,normal,height", init_from=str(colour_path),
-                               keep_colour=True), log=quiet)
-    assert result.step == 4 and json.loads((run / "config.json").read_text())["model"]["g_batch_norm"] is False
-    material_path, _ = export_run(run, tmp_path / "material.ganart.pt", half=False)
-    colour, material = load_model(colour_path), load_model(material_path)
-    for seed in (0, 7):
-        a = synthesize(colour, SynthesisOptions(seed, 64, 64))
-        b = synthesize(material, SynthesisOptions(seed, 64, 64))
-        assert np.array_equal(a, b[..., :3])  # the colour model's own texture, bit for bit
-    start = build_arch(resolve(tiny_config(map_data, tmp_path / "x", maps="colour,normal,height",
-                                           init_from=str(colour_path), keep_colour=True)))
-    g = start.build_generator()
-    torch.manual_seed(0)
-    start.warm_start(g, str(colour_path))
-    learned = material.generator.state_dict()["to_output.weight"][3:]
-    assert not torch.allclose(learned, g.state_dict()["to_output.weight"][3:].to(learned.dtype))  # the maps moved
-    for bad, message in ((dict(keep_colour=True, maps="colour,normal,height"), "needs --init-from"),
-                         (dict(keep_colour=True, init_from=str(colour_path)), "beyond colour"),
-                         (dict(keep_colour=True, init_from=str(colour_path), maps="colour,normal", g_batch_norm=True),
-                          "no batch norm")):
-        with pytest.raises(ConfigError, match=message):
-            resolve(tiny_config(map_data, tmp_path / "y", **bad))

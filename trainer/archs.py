@@ -112,18 +112,6 @@ class TextureArch(Arch):
                 own[name][:3] = source.state_dict()[name]
         g.load_state_dict(own)
 
-    def keep_colour(self, g: nn.Module) -> None:
-        """--keep-colour: only the output conv's rows for the maps beyond colour learn; every other
-        weight and the colour rows get zero gradients (hooks: the loop switches requires_grad per
-        step), and Adam moves a weight whose gradients were always zero by exactly nothing. The new
-        maps are then read off the very features that draw the colour model's texture: its colour
-        is kept bit for bit, and relief that agrees with it is all that is learned."""
-        for name, parameter in g.named_parameters():
-            if name in ("to_output.weight", "to_output.bias"):
-                parameter.register_hook(lambda grad: torch.cat([torch.zeros_like(grad[:3]), grad[3:]]))
-            else:
-                parameter.register_hook(torch.zeros_like)
-
     def inference_generator(self, g: nn.Module) -> nn.Module:
         """The generator as the add-on will run it: batch norm (if any) re-estimated for these
         weights from fixed-seed latents and folded into the convs."""

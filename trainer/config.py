@@ -68,8 +68,6 @@ class ModelOptions:
     g_noise: bool = option(_DEFAULT_G.noise, "texture G per-level pixel noise")
     g_batch_norm: bool | None = option(None, "texture G: batch norm while training, folded into the convs on export (default: per arch)")
     init_from: str = option("", "texture G: start from this model file's weights (same widths and dims); '' = random")
-    keep_colour: bool = option(False, "with --init-from a colour model and --maps: train only the output rows of the "
-                                      "new maps; the colour stays the model's own, exactly (no batch norm in G)")
     d_width: int = option(64, "texture arch: discriminator channels after its first layer (doubling per level)", check="at_least_1")
     d_context_scale: int = option(1, "texture arch: judge each crop at two scales: a second discriminator sees it "
                                      "box-downscaled by this factor (structure), the first sees crop/scale px windows at "
@@ -241,8 +239,6 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if config.model.arch not in PRESETS:
         raise ConfigError(f"unknown {flag('arch')} '{config.model.arch}'; choose one of {', '.join(ARCHS)}")
     preset = PRESETS[config.model.arch]
-    if config.model.keep_colour and config.model.g_batch_norm is None:  # frozen convs need no batch norm
-        config = override(config, {"g_batch_norm": False})
     resolved = override(config, {name: preset[name] for name, value in config.values().items()
                                  if value is None and name in preset})
     validate(resolved)
@@ -277,9 +273,6 @@ def validate(c: TrainConfig) -> None:
     if scale > 1 and (c.model.arch != "texture" or crop % scale or crop // scale < 16):
         raise ConfigError(f"{flag('d_context_scale')} {scale} needs the texture arch and a {flag('crop_size')} of at least "
                           f"16 × {scale} px (got {c.model.arch}, {crop} px): the detail windows are crop/scale px")
-    if c.model.keep_colour and (not c.model.init_from or c.map_list() == ("colour",) or c.model.g_batch_norm):
-        raise ConfigError(f"{flag('keep_colour')} needs {flag('init_from')} a colour model, {flag('maps')} beyond colour, "
-                          f"and no batch norm in G (a batch-norm G changes what frozen convs compute)")
     if c.model.init_from and c.model.arch != "texture":
         raise ConfigError(f"{flag('init_from')} takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":

@@ -151,8 +151,6 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
     c = s.config
     torch.manual_seed(c.run.seed)  # the same initial weights on every rank
     G = s.arch.build_generator().to(s.device, memory_format=s.layout)
-    if c.model.keep_colour:
-        s.arch.keep_colour(G)
     D = s.arch.build_discriminator().to(s.device, memory_format=s.layout)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     betas = (c.optim.beta1, c.optim.beta2)
