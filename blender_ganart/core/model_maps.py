@@ -135,8 +135,9 @@ def source_note(maps, wanted) -> tuple[str, ...]:
     if maps is None:
         return ("Maps the model learned are its own,", "the others derived from the colour")
     lines: tuple[str, ...] = ()
-    learned = [labels[n] for n in wanted if n in makes_itself(maps)]
-    derived = [labels[n] for n in wanted if n not in makes_itself(maps)]
+    own = makes_itself(maps)
+    learned = [labels[n] for n in wanted if n in own]
+    derived = [labels[n] for n in wanted if n not in own]
     for heading, names in (("Learned by the model:", learned), ("Derived from the colour:", derived)):
         if names:
             lines += (heading, *textwrap.wrap(", ".join(names), 20))
