@@ -6,8 +6,9 @@ runtime made it (to float32 rounding: ≤ 1e-4, tested).
 
 How it is fast without PyTorch: activations are channels-first (C, H, W) float32, and every 3×3
 circular conv is one matrix product per band of rows that NumPy's BLAS runs near its peak (see
-Conv for the two layouts). A band, small enough to stay in the CPU cache, gets its bias, noise,
-LeakyReLU and PixelNorm while it is still there. ×2 upsampling followed by a conv runs as one
+Conv for the two layouts), with the bias and the pixel noise as extra rows of the product. A
+band, small enough to stay in the CPU cache, gets its LeakyReLU and PixelNorm while it is still
+there. ×2 upsampling followed by a conv runs as one
 conv with 4·C_out channels at the low resolution (the phase kernels of network.py), whose four
 phases are interleaved into the ×2 output as the band is written.
 """
@@ -47,12 +48,14 @@ class Conv:
     smaller scratch per pixel (the README's speed section has what each replaced, and the gain):
     - gather (im2col), when the conv has at least as many output rows M as input channels C: the
       nine shifted slices are stacked into a (9·C, n) block and multiplied by the (M, 9·C) kernel
-      once, a product long enough in K for BLAS to run near its peak;
+      once, a product long enough in K for BLAS to run near its peak. A row of ones and the noise
+      planes below the block, and the bias and noise weights beside the kernel, add the bias and
+      the noise in that same product: two fewer passes over the band than adding them after;
     - scatter, when M < C (the 3-channel output conv): the (9·M, C) kernel multiplies the input
       once and the nine (M, n) results are added at their shifts, reading the wide input once
       instead of nine times.
-    Bands are sized so the scratch stays in cache while the bias, noise, LeakyReLU and PixelNorm
-    are applied.
+    Bands are sized so the scratch stays in cache while LeakyReLU and PixelNorm are applied to the
+    products, before the ×2 phases are interleaved into the output.
     """
 
     def __init__(self, spec: ConvSpec, weights: dict[str, np.ndarray]):
@@ -68,13 +71,21 @@ class Conv:
             taps = weight.transpose(2, 3, 0, 1).reshape(KERNEL * KERNEL, *weight.shape[:2])
         _, self.rows_out, self.c_in = taps.shape
         self.gather = self.rows_out >= self.c_in
-        if self.gather:  # (M, 9·C), columns (tap, c)
-            self.matrix = np.ascontiguousarray(taps.transpose(1, 0, 2).reshape(self.rows_out, -1))
+        self.bias = bias.reshape(-1, 1).copy()
+        self.noise_weight = (np.asarray(weights[f"{spec.name}.noise_weight"], dtype=np.float32).reshape(-1, 1)
+                             if spec.noise else None)
+        # One noise plane per output phase: noise pixel (f·r + a, f·w + b) feeds rows (a, b, ·).
+        self.noise_planes = self.factor ** 2 if spec.noise else 0
+        if self.gather:  # (M, 9·C + 1 + planes), columns (tap, c), then the bias and the noise
+            extra = np.zeros((self.rows_out, 1 + self.noise_planes), dtype=np.float32)
+            extra[:, 0] = bias
+            for plane in range(self.noise_planes):
+                rows = slice(plane * spec.out_ch, (plane + 1) * spec.out_ch)
+                extra[rows, 1 + plane] = self.noise_weight[:, 0]
+            taps = taps.transpose(1, 0, 2).reshape(self.rows_out, -1)
+            self.matrix = np.ascontiguousarray(np.concatenate([taps, extra], axis=1))
         else:  # (9·M, C), rows (tap, m)
             self.matrix = np.ascontiguousarray(taps.reshape(-1, self.c_in))
-        self.bias = bias.reshape(-1, 1).copy()
-        self.noise_weight = (np.asarray(weights[f"{spec.name}.noise_weight"], dtype=np.float32).reshape(-1, 1, 1)
-                             if spec.noise else None)
 
     def __call__(self, x: "np.ndarray | Padded", noise: np.ndarray | None = None) -> np.ndarray:
         """(C_in, H, W) → (C_out, H·f, W·f); noise: (H·f, W·f) when the conv has noise.
@@ -86,24 +97,27 @@ class Conv:
         f, c_out = self.factor, self.spec.out_ch
         line = width + 2
         out = np.empty((c_out, height * f, width * f), dtype=np.float32)
-        scratch_rows = KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
-        band = max(1, min(height, BAND_BYTES // (4 * line * scratch_rows)))
-        beyond = 0 if self.gather else 2 * line + 2  # the scatter reads two rows and two pixels on
-        scratch = np.empty((scratch_rows, band * line + beyond), dtype=np.float32)
+        taps_rows = KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
+        band = max(1, min(height, BAND_BYTES // (4 * line * taps_rows)))
+        if self.gather:  # the im2col block, then a row of ones (bias) and the noise planes
+            scratch = np.zeros((taps_rows + 1 + self.noise_planes, band * line), dtype=np.float32)
+            scratch[taps_rows] = 1.0
+        else:  # the scatter reads two rows and two pixels on
+            scratch = np.empty((taps_rows, band * line + 2 * line + 2), dtype=np.float32)
         products = np.empty((self.rows_out, band * line), dtype=np.float32)
-        spare = np.empty((c_out, band * f, width * f), dtype=np.float32) if self.spec.block else None
+        spare = np.empty_like(products) if self.spec.block else None
         for top in range(0, height, band):
             rows = min(band, height - top)
-            y = self._products(flat, top, rows, line, scratch, products)
-            dest = out[:, top * f : (top + rows) * f]
-            self._write(y, dest, rows, width, line)
+            band_noise = None if noise is None else noise[top * f : (top + rows) * f]
+            y = self._products(flat, top, rows, line, scratch, products, band_noise)
             if self.spec.block:
-                self._epilogue(dest, None if noise is None else noise[top * f : (top + rows) * f],
-                               spare[:, : rows * f])
+                self._epilogue(y, spare[:, : y.shape[1]])
+            self._write(y, out[:, top * f : (top + rows) * f], rows, width, line)
         return out
 
-    def _products(self, flat, top, rows, line, scratch, products) -> np.ndarray:
-        """(rows_out, rows·line): the band's conv output (with bias) before the epilogue."""
+    def _products(self, flat, top, rows, line, scratch, products, noise) -> np.ndarray:
+        """(rows_out, rows·line): the band's conv output with its bias and noise, before the
+        activation. Gather takes both in its one product, as extra rows of K."""
         n = rows * line
         y = products[:, :n]
         if self.gather:
@@ -111,8 +125,9 @@ class Conv:
             for tap in range(KERNEL * KERNEL):
                 start = (top + tap // KERNEL) * line + tap % KERNEL
                 cols[tap * self.c_in : (tap + 1) * self.c_in] = flat[:, start : start + n]
+            if noise is not None:
+                self._noise_planes(noise, cols[KERNEL * KERNEL * self.c_in + 1 :], rows, line)
             np.matmul(self.matrix, cols, out=y)
-            y += self.bias
             return y
         part = scratch[:, : n + 2 * line + 2]
         np.matmul(self.matrix, flat[:, top * line : top * line + part.shape[1]], out=part)
@@ -121,10 +136,24 @@ class Conv:
         for tap in range(1, KERNEL * KERNEL):
             start = tap // KERNEL * line + tap % KERNEL
             y += part[tap * m : (tap + 1) * m, start : start + n]
+        if noise is not None:  # a block narrowing to fewer phase rows than its input (no bundled model)
+            planes = np.zeros((self.noise_planes, n), dtype=np.float32)
+            self._noise_planes(noise, planes, rows, line)
+            y.reshape(self.noise_planes, self.spec.out_ch, n)[...] += self.noise_weight * planes[:, None]
         return y
 
+    def _noise_planes(self, noise: np.ndarray, planes: np.ndarray, rows: int, line: int) -> None:
+        """The band's (rows·f, width·f) noise as f² planes laid out like the products' pixels
+        (the two wrapped pixels of each row are left as they are: their products are dropped)."""
+        f = self.factor
+        width = noise.shape[1] // f
+        grid = planes.reshape(f, f, rows, line)
+        for a in range(f):
+            for b in range(f):
+                grid[a, b, :, :width] = noise[a::f, b::f]
+
     def _write(self, y, dest, rows, width, line) -> None:
-        """The band's products into the output: phases interleaved (×2), or through tanh (output)."""
+        """The band's finished pixels into the output: phases interleaved (×2), or through tanh."""
         c_out = self.spec.out_ch
         if self.factor == 2:  # rows (a, b, o), pixels (r, w) → output pixel (2r+a, 2w+b)
             phases = y.reshape(2, 2, c_out, rows, line)
@@ -137,20 +166,18 @@ class Conv:
         else:
             _tanh(y.reshape(c_out, rows, line)[..., :width], dest)
 
-    def _epilogue(self, x: np.ndarray, noise: np.ndarray | None, spare: np.ndarray) -> None:
-        """In place: [+ noise_weight·noise] → LeakyReLU → PixelNorm; `spare` is scratch of x's shape."""
-        if self.noise_weight is not None:
-            np.multiply(self.noise_weight, noise, out=spare)
-            x += spare
-        np.multiply(x, np.float32(LEAK), out=spare)
-        np.maximum(x, spare, out=x)
-        np.square(x, out=spare)
-        norm = spare.sum(axis=0)
-        norm *= np.float32(1.0 / x.shape[0])
+    def _epilogue(self, y: np.ndarray, spare: np.ndarray) -> None:
+        """In place on the band's products, while they are in cache: LeakyReLU → PixelNorm over
+        each phase's channels; `spare` is scratch of y's shape."""
+        np.multiply(y, np.float32(LEAK), out=spare)
+        np.maximum(y, spare, out=y)
+        phases = y.reshape(self.factor ** 2, self.spec.out_ch, -1)
+        norm = np.einsum("pcn,pcn->pn", phases, phases)
+        norm *= np.float32(1.0 / self.spec.out_ch)
         norm += np.float32(NORM_EPS)
         np.sqrt(norm, out=norm)
         np.reciprocal(norm, out=norm)
-        x *= norm
+        phases *= norm[:, None, :]
 
 
 def _tanh(x: np.ndarray, out: np.ndarray) -> None:
@@ -243,7 +270,7 @@ class NumpyGenerator:
     def _run_level(self, index: int, x: "np.ndarray | Padded", noise, at: tuple[int, int]) -> np.ndarray:
         first, *rest = self.levels[index]
         pixel_noise = None
-        if first.noise_weight is not None:
+        if first.noise_planes:
             f = first.factor
             height, width = (x.height, x.width) if isinstance(x, Padded) else x.shape[1:]
             pixel_noise = np.asarray(noise(index, at[0], at[1], height * f, width * f))[0, 0]
