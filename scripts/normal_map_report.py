@@ -34,9 +34,9 @@ from blender_ganart.core.model_reader import read_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
 from trainer.errors import DataError  # noqa: E402
-from trainer.map_sets import HEIGHT_AGREEMENT, load_map_sets, map_role  # noqa: E402
+from trainer.map_sets import load_map_sets, map_role, read_game_normal  # noqa: E402
 from trainer.metrics import swd  # noqa: E402
-from trainer.normals import detect_from_height  # noqa: E402
+from trainer.normals import decode, fit_surface  # noqa: E402
 
 TEXTURE = 512  # generated textures are this size; crops are drawn from several seeds
 SEEDS = 8
@@ -80,22 +80,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def conventions(folder: Path) -> str:
-    """What the loader finds in the folder's game normal maps (`_nm`/`_n`/`_norm`)."""
+    """What the loader finds in the folder's game normal maps (`_nm`/`_n`/`_norm`), and how well
+    the height it would integrate from a map agrees with the height in that map's alpha."""
     found: Counter = Counter()
+    agreement = []
     for path in find_image_files(folder):
         stem, name, convention = map_role(path)
         if name != "normal" or convention != "game":
             continue
         rgba = load_rgb(path, keep_alpha=True)
-        if rgba[..., 3].std() <= 1.0:
-            found["no height in alpha (taken as DirectX)"] += 1
-            continue
-        kind, depth, agreement = detect_from_height(rgba[..., :3], rgba[..., 3])
-        if agreement < HEIGHT_AGREEMENT:
-            found["alpha is no height of it (taken as DirectX)"] += 1
-        else:
-            found[f"{'DirectX' if kind == 'dx' else 'OpenGL'}, alpha = {'depth' if depth else 'height'}"] += 1
-    return f"game normal maps in {folder}: " + (", ".join(f"{k}: {v}" for k, v in sorted(found.items())) or "none")
+        kind, height, source = read_game_normal(rgba)
+        found[f"{'DirectX' if kind == 'dx' else 'OpenGL'}, {source}" if source
+              else "no height, fits no surface (taken as DirectX)"] += 1
+        if source.startswith("alpha"):
+            integrated, _ = fit_surface(decode(rgba[..., :3]), kind)
+            agreement.append(np.corrcoef(integrated.ravel(), height.ravel().astype(float))[0, 1])
+    line = f"game normal maps in {folder}: " + (", ".join(f"{k}: {v}" for k, v in sorted(found.items())) or "none")
+    if agreement:
+        line += (f"\nheight integrated from the normals vs the alpha's height, correlation over {len(agreement)} maps: "
+                 f"median {np.median(agreement):.2f}, lowest {min(agreement):.2f}")
+    return line
 
 
 def complete(folder: Path, extra: str, crop: int) -> int:

@@ -152,6 +152,44 @@ def test_a_game_normal_map_without_a_height_is_taken_as_directx(tmp_path):
         load_map_sets(tmp_path, ("colour", "normal", "height"), 16)
 
 
+def test_a_surfaces_normals_fit_it_in_their_own_convention_and_leave_curl_in_the_other():
+    from trainer.normals import fit_surface
+
+    vectors = gl_normals(surface)
+    height, own = fit_surface(vectors, "gl")
+    _, other = fit_surface(vectors, "dx")
+    assert own < 1e-6 and other > 0.3
+    assert np.corrcoef(height.ravel(), sampled(surface).ravel())[0, 1] > 0.9999
+    assert fit_surface(encode_unit(np.broadcast_to([0.0, 0.6, 0.8], (N, N, 3))) / 127.5 - 1, "gl")[1] == 1.0
+
+
+@pytest.mark.parametrize("stored_as", ["gl", "dx"])
+def test_a_game_normal_map_without_alpha_gets_its_convention_and_height_from_its_surface(tmp_path, stored_as):
+    gl = encode_unit(gl_normals(surface))
+    rgb = gl.copy()
+    if stored_as == "dx":
+        rgb[..., 1] = 255 - rgb[..., 1]
+    _save(tmp_path / "plank.png", _colour())
+    _save(tmp_path / "plank_nm.png", rgb)  # RGB: no alpha to read a height or a convention from
+    messages = []
+    stack = load_map_sets(tmp_path, ("colour", "normal", "height"), 16, warn=messages.append).images[0]
+    assert np.abs(decode(stack[..., 3:6]) - decode(gl)).max() < 0.02
+    assert np.corrcoef(stack[..., 6].ravel().astype(float), sampled(surface).ravel())[0, 1] > 0.99
+    assert stack[..., 6].min() <= 2 and stack[..., 6].max() >= 253  # the range a height file would use
+    assert any("plank" in m and "integrated from its normal map" in m for m in messages)
+
+
+def test_a_normal_map_that_is_no_surfaces_gives_no_height(tmp_path):
+    """Noise in x and y independently: curl in either convention, so neither is found and no
+    height is made up from it; the set is skipped when a height is asked for."""
+    rng = np.random.default_rng(3)
+    vectors = np.dstack([rng.normal(0, 0.3, (N, N, 2)), np.ones((N, N))])
+    _save(tmp_path / "static.png", _colour())
+    _save(tmp_path / "static_nm.png", encode_unit(vectors))
+    with pytest.raises(DataError, match="height 0"):
+        load_map_sets(tmp_path, ("colour", "normal", "height"), 16)
+
+
 def test_incomplete_sets_are_skipped_by_name_and_none_complete_is_an_error(tmp_path):
     _save(tmp_path / "full_Color.png", _colour())
     _save(tmp_path / "full_NormalGL.png", encode_unit(np.broadcast_to([0, 0, 1.0], (N, N, 3))))

@@ -13,9 +13,12 @@ end in a letter (and then skipped as a set without maps).
 Normals are stored as OpenGL: `*NormalDX`/`*_nor_dx` have G flipped on load. Game normal maps
 name no convention: when the alpha of one holds a height that explains its normals
 (normals.detect_from_height), that height says the convention and becomes the set's height map
-(unless the set has a height file); otherwise the map is taken as DirectX, the convention of most
-ufoai-textures `_nm` maps (measured: see the README's "Full-material models"). Every normal is
-renormalised to unit length (some game maps are not).
+(unless the set has a height file). Otherwise the convention is the one in which the normals are
+the slopes of one surface (normals.fit_surface: read in the wrong one, about half their energy
+is curl), and that surface, integrated, becomes the set's height map; a map that fits no surface
+in either is taken as DirectX, the convention of most ufoai-textures `_nm` maps (measured: see the
+README's "Full-material models"), without a height. Every normal is renormalised to unit length
+(some game maps are not).
 
 The policy for incomplete sets: the run learns the maps it is asked for (`--maps`), no fewer; a set
 lacking one of them is skipped with a warning naming the set and what it lacks, and if no set is
@@ -143,18 +146,20 @@ def _load_set(group: MapSet, maps: tuple[str, ...], warn: Warn) -> dict[str, np.
     colour = load_rgb(group.colour, warn)
     size = colour.shape[:2]
     layers = {"colour": colour}
-    alpha_height = None
+    normal_height = None
     if "normal" in group.files and ("normal" in maps or "height" in maps):
         path, convention = group.files["normal"]
-        layers["normal"], alpha_height = _load_normal(path, convention, warn)
+        layers["normal"], normal_height, integrated = _load_normal(path, convention, warn)
     for name in maps:
         if name in ("colour", "normal"):
             continue
         if name in group.files:
             gray = load_rgb(group.files[name][0], warn).mean(axis=2)
             layers[name] = np.round(gray).astype(np.uint8)[:, :, None]
-        elif name == "height" and alpha_height is not None:
-            layers[name] = alpha_height
+        elif name == "height" and normal_height is not None:
+            layers[name] = normal_height
+            if integrated:
+                warn(f"note: the set {group.key} has no height map; its height is integrated from its normal map")
     layers = {name: layer for name, layer in layers.items() if name in maps}
     for name, layer in layers.items():
         if layer.shape[:2] != size:
@@ -168,22 +173,36 @@ def _load_set(group: MapSet, maps: tuple[str, ...], warn: Warn) -> dict[str, np.
     return layers
 
 
-def _load_normal(path: Path, convention: str, warn: Warn) -> tuple[np.ndarray, np.ndarray | None]:
-    """(OpenGL unit normals as uint8 (H, W, 3), the height in its alpha as (H, W, 1) or None)."""
+def _load_normal(path: Path, convention: str, warn: Warn) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(OpenGL unit normals as uint8 (H, W, 3), a height as (H, W, 1) or None, whether that
+    height was integrated from the normals rather than read from the alpha)."""
     rgba = load_rgb(path, warn, keep_alpha=True)
-    rgb, alpha = rgba[:, :, :3], rgba[:, :, 3]
-    height = None
+    vectors = normals.decode(rgba[:, :, :3])
+    height, source = None, ""
     if convention == "game":
-        convention = "dx"
-        if alpha.std() > 1.0:
-            found, depth, agreement = normals.detect_from_height(rgb, alpha)
-            if agreement >= HEIGHT_AGREEMENT:
-                convention = found
-                height = (255 - alpha if depth else alpha)[:, :, None]
-    vectors = normals.decode(rgb)
+        convention, height, source = read_game_normal(rgba)
     if convention == "dx":
         vectors[..., 1] *= -1.0
-    return normals.encode_unit(vectors), height
+    return normals.encode_unit(vectors), height, source == "integrated"
+
+
+def read_game_normal(rgba: np.ndarray) -> tuple[str, np.ndarray | None, str]:
+    """A game normal map (H, W, 4) uint8 → (its convention "gl" or "dx", a height (H, W, 1) uint8
+    or None, where that came from: "alpha height", "alpha depth", "integrated" or "" for none).
+
+    The alpha's height decides when it explains the normals; otherwise the convention in which
+    the normals are one surface's slopes, and that surface; otherwise DirectX and no height."""
+    rgb, alpha = rgba[:, :, :3], rgba[:, :, 3]
+    if alpha.std() > 1.0:
+        found, depth, agreement = normals.detect_from_height(rgb, alpha)
+        if agreement >= HEIGHT_AGREEMENT:
+            return found, (255 - alpha if depth else alpha)[:, :, None], "alpha depth" if depth else "alpha height"
+    vectors = normals.decode(rgb)
+    fits = {name: normals.fit_surface(vectors, name) for name in ("gl", "dx")}
+    best, other = sorted(fits, key=lambda name: fits[name][1])
+    if fits[best][1] <= normals.INTEGRABLE and fits[other][1] >= 2 * fits[best][1]:
+        return best, normals.height_as_uint8(fits[best][0]), "integrated"
+    return "dx", None, ""
 
 
 def resize_map(name: str, layer: np.ndarray, size: tuple[int, int]) -> np.ndarray:

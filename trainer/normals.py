@@ -54,6 +54,47 @@ def detect_from_height(rgb: np.ndarray, height: np.ndarray) -> tuple[str, bool, 
     return ("gl" if g >= 0 else "dx"), bool(depth), float(min(abs(r), abs(g)))
 
 
+INTEGRABLE = 0.15  # fit_surface residual under which a normal map is taken as one surface's
+
+
+def fit_surface(vectors: np.ndarray, convention: str) -> tuple[np.ndarray, float]:
+    """The periodic height whose slopes best explain these normals, read in `convention` ("gl" or
+    "dx"): (height (H, W) in pixel widths with mean 0, residual 0–1).
+
+    Slopes from normals (∂h/∂x = −n_x/n_z, ∂h/∂row = +n_y/n_z in OpenGL) are integrated by least
+    squares in the Fourier domain (Frankot–Chellappa), which assumes the image wraps around: right
+    for tileable textures. The residual is the fraction of the slopes' energy that no surface has
+    (their curl): a map read in its own convention leaves almost none (ufoai's maps: ≤ 0.01 for
+    most), read in the other one it leaves about half, since flipping y turns ∂²h/∂x∂y into
+    curl. It is 1.0 when the map has no slopes to explain (a flat or a constantly tilted one).
+    """
+    n = np.asarray(vectors, dtype=np.float64)
+    nz = np.maximum(n[..., 2], 0.1)  # grazing normals would give unbounded slopes
+    dx = np.fft.fft2(-n[..., 0] / nz)
+    drow = np.fft.fft2((n[..., 1] if convention == "gl" else -n[..., 1]) / nz)
+    w_row = 2 * np.pi * np.fft.fftfreq(n.shape[0])[:, None]
+    w_col = 2 * np.pi * np.fft.fftfreq(n.shape[1])[None, :]
+    w2 = w_col**2 + w_row**2
+    w2[0, 0] = 1.0
+    along = (w_col * dx + w_row * drow) / w2  # the slopes' component along the frequency: the integrable part
+    spectrum = -1j * along
+    spectrum[0, 0] = 0.0
+    total = np.abs(dx) ** 2 + np.abs(drow) ** 2
+    curl = np.abs(dx - w_col * along) ** 2 + np.abs(drow - w_row * along) ** 2
+    total[0, 0] = curl[0, 0] = 0.0  # a constant slope is no periodic surface's
+    energy = total.sum()
+    residual = float(curl.sum() / energy) if energy > 1e-9 * total.size else 1.0
+    return np.real(np.fft.ifft2(spectrum)), residual
+
+
+def height_as_uint8(height: np.ndarray) -> np.ndarray:
+    """(H, W) height of any scale → (H, W, 1) uint8 spanning 0–255 between its 0.5th and 99.5th
+    percentiles, the range a height map's file would use."""
+    low, high = np.percentile(height, [0.5, 99.5])
+    scaled = (height - low) / max(high - low, 1e-12)
+    return np.round(scaled.clip(0.0, 1.0) * 255).astype(np.uint8)[:, :, None]
+
+
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     scale = np.sqrt((a * a).sum() * (b * b).sum())
