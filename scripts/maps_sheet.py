@@ -1,8 +1,8 @@
 """Contact sheets of the maps: for each bundled model, one seed's colour texture beside its
 height, normal, roughness and AO maps (a full-material model's own where it learned them, else
 derived from the colour; for such a model a second row shows the derived ones too) and the colour
-lit by a grazing light through the normal map, in one PNG per model
-(docs/models/<model file stem>_maps.png).
+lit by a grazing light through the normal map, in one JPEG per model
+(docs/models/<model file stem>_maps.jpg).
 
     .venv/bin/python scripts/maps_sheet.py [--size 256] [--seed 1] [--out docs/models]
 
@@ -84,10 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from blender_ganart.core.model_catalog import BUNDLED_DIR, model_files
 
+    from model_report import SHEET_JPEG  # same folder as this script
+
     args.out.mkdir(parents=True, exist_ok=True)
     for path in model_files(BUNDLED_DIR):
-        target = args.out / f"{path.name.split('.')[0]}_maps.png"
-        sheet(path, args.size, args.seed).save(target)
+        target = args.out / f"{path.name.split('.')[0]}_maps.jpg"
+        sheet(path, args.size, args.seed).save(target, **SHEET_JPEG)
         print(target)
     return 0
 
