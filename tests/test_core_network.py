@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from blender_ganart.core.latent import PixelNoise
-from blender_ganart.core.network import Generator, GeneratorConfig
+from blender_ganart.core.network import Generator, GeneratorConfig, circular_conv, upsample2, upsample_conv
 
 
 def test_output_shape_follows_latent_field_and_config():
@@ -53,6 +53,24 @@ def test_generator_is_shift_equivariant_by_whole_cells(small_generator):
         shifted = small_generator(torch.roll(z, (2, 3), dims=(2, 3)), shifted_noise)
         expected = torch.roll(small_generator(z, noise), (2 * f, 3 * f), dims=(2, 3))
     torch.testing.assert_close(shifted, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_upsample_conv_is_the_conv_of_the_upsampled_input_in_value_and_gradient(mode):
+    """The low-resolution phase conv that training and inference both use against its definition:
+    upsample ×2, then the circular 3×3 conv, gradients for the input, weight and bias included."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(5, 4, 3, padding=0).double()
+    x = torch.randn(2, 5, 6, 7, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(2, 4, 12, 14, dtype=torch.float64)
+    results = []
+    for compute in (lambda: upsample_conv(x, conv, mode), lambda: circular_conv(upsample2(x, mode), conv)):
+        x.grad = conv.weight.grad = conv.bias.grad = None
+        y = compute()
+        (y * upstream).sum().backward()
+        results.append((y.detach(), x.grad, conv.weight.grad, conv.bias.grad))
+    for fused, defined in zip(*results):
+        torch.testing.assert_close(fused, defined, atol=1e-12, rtol=0)
 
 
 def test_fused_inference_path_equals_training_path(default_generator):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from blender_ganart.core.network import ConvBlock, Generator, GeneratorConfig, circular_conv, upsample2
+from blender_ganart.core.network import ConvBlock, Generator, GeneratorConfig, circular_conv, upsample_conv
 
 
 class BatchNormConvBlock(ConvBlock):
@@ -36,9 +36,9 @@ class BatchNormConvBlock(ConvBlock):
         self.norm = block.norm
 
     def convolve(self, x: torch.Tensor) -> torch.Tensor:
-        if self.upsample is not None:
-            x = upsample2(x, self.upsample)
-        return self.bn(circular_conv(x, self.conv))
+        if self.upsample is None:
+            return self.bn(circular_conv(x, self.conv))
+        return self.bn(upsample_conv(x, self.conv, self.upsample))
 
 
 def batch_norm_generator(config: GeneratorConfig) -> Generator:
