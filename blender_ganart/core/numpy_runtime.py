@@ -111,8 +111,10 @@ class Conv:
             band_noise = None if noise is None else noise[top * f : (top + rows) * f]
             y = self._products(flat, top, rows, line, scratch, products, band_noise)
             if self.spec.block:
-                self._epilogue(y, spare[:, : y.shape[1]])
-            self._write(y, out[:, top * f : (top + rows) * f], rows, width, line)
+                scale = self._activate(y, spare[:, : y.shape[1]])
+            else:
+                scale = None
+            self._write(y, out[:, top * f : (top + rows) * f], rows, width, line, scale)
         return out
 
     def _products(self, flat, top, rows, line, scratch, products, noise) -> np.ndarray:
@@ -152,23 +154,26 @@ class Conv:
             for b in range(f):
                 grid[a, b, :, :width] = noise[a::f, b::f]
 
-    def _write(self, y, dest, rows, width, line) -> None:
-        """The band's finished pixels into the output: phases interleaved (×2), or through tanh."""
+    def _write(self, y, dest, rows, width, line, scale) -> None:
+        """The band's finished pixels into the output: times PixelNorm's `scale` (a block) as the
+        phases are interleaved (×2) or the wrapped pixels dropped, or through tanh (the output)."""
         c_out = self.spec.out_ch
         if self.factor == 2:  # rows (a, b, o), pixels (r, w) → output pixel (2r+a, 2w+b)
             phases = y.reshape(2, 2, c_out, rows, line)
+            scales = scale.reshape(2, 2, 1, rows, line)
             grid = dest.reshape(c_out, rows, 2, width, 2)
             for a in range(2):
                 for b in range(2):
-                    grid[:, :, a, :, b] = phases[a, b, :, :, :width]
+                    np.multiply(phases[a, b, :, :, :width], scales[a, b, :, :, :width], out=grid[:, :, a, :, b])
         elif self.spec.block:
-            dest[...] = y.reshape(c_out, rows, line)[..., :width]
+            np.multiply(y.reshape(c_out, rows, line)[..., :width], scale.reshape(1, rows, line)[..., :width], out=dest)
         else:
             _tanh(y.reshape(c_out, rows, line)[..., :width], dest)
 
-    def _epilogue(self, y: np.ndarray, spare: np.ndarray) -> None:
-        """In place on the band's products, while they are in cache: LeakyReLU → PixelNorm over
-        each phase's channels; `spare` is scratch of y's shape."""
+    def _activate(self, y: np.ndarray, spare: np.ndarray) -> np.ndarray:
+        """LeakyReLU in place on the band's products while they are in cache, and PixelNorm's
+        per-pixel scale over each phase's channels, (f², n): _write applies it as it copies the
+        band out, saving a pass. `spare` is scratch of y's shape."""
         np.multiply(y, np.float32(LEAK), out=spare)
         np.maximum(y, spare, out=y)
         phases = y.reshape(self.factor ** 2, self.spec.out_ch, -1)
@@ -177,7 +182,7 @@ class Conv:
         norm += np.float32(NORM_EPS)
         np.sqrt(norm, out=norm)
         np.reciprocal(norm, out=norm)
-        phases *= norm[:, None, :]
+        return norm
 
 
 def _tanh(x: np.ndarray, out: np.ndarray) -> None:
