@@ -28,6 +28,8 @@ SMALL = dict(local_dim=4, global_dim=6, widths=(32, 16, 8), extra_convs=(1, 1, 0
 ARCHITECTURES = {
     "bilinear+noise": GeneratorConfig(**SMALL),
     "nearest (files before 0.2)": GeneratorConfig(**SMALL, upsample="nearest", noise=False),
+    # 32 → 4 channels: a noise block with fewer phase rows (16) than inputs takes the scatter layout
+    "narrowing noise block": GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 4, 8), extra_convs=(0, 0, 0)),
     "default": GeneratorConfig(),
 }
 
