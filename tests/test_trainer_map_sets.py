@@ -163,6 +163,24 @@ def test_a_surfaces_normals_fit_it_in_their_own_convention_and_leave_curl_in_the
     assert fit_surface(encode_unit(np.broadcast_to([0.0, 0.6, 0.8], (N, N, 3))) / 127.5 - 1, "gl")[1] == 1.0
 
 
+@pytest.mark.parametrize("shape", [(30, 33), (33, 30)])
+def test_a_surface_of_odd_and_even_sides_fits_exactly(shape):
+    """The real-FFT energies count conjugate columns twice: an odd or even width must not matter."""
+    from trainer.normals import fit_surface
+
+    rows, cols = shape
+    r, c = np.mgrid[0:rows, 0:cols].astype(np.float64)
+    phase_a, phase_b = 2 * np.pi * (2 * c / cols + r / rows), 2 * np.pi * (c / cols - 3 * r / rows)
+    height = 3 * np.sin(phase_a) + 2 * np.cos(phase_b)
+    d_col = 3 * np.cos(phase_a) * 4 * np.pi / cols - 2 * np.sin(phase_b) * 2 * np.pi / cols
+    d_row = 3 * np.cos(phase_a) * 2 * np.pi / rows + 2 * np.sin(phase_b) * 6 * np.pi / rows
+    vectors = np.dstack([-d_col, d_row, np.ones_like(d_col)])
+    vectors /= np.linalg.norm(vectors, axis=-1, keepdims=True)
+    fitted, residual = fit_surface(vectors, "gl")
+    assert residual < 1e-9 and fit_surface(vectors, "dx")[1] > 0.3
+    np.testing.assert_allclose(fitted, height - height.mean(), atol=1e-9)
+
+
 @pytest.mark.parametrize("stored_as", ["gl", "dx"])
 def test_a_game_normal_map_without_alpha_gets_its_convention_and_height_from_its_surface(tmp_path, stored_as):
     gl = encode_unit(gl_normals(surface))
