@@ -204,8 +204,10 @@ def test_a_normal_map_that_is_no_surfaces_gives_no_height(tmp_path):
     vectors = np.dstack([rng.normal(0, 0.3, (N, N, 2)), np.ones((N, N))])
     _save(tmp_path / "static.png", _colour())
     _save(tmp_path / "static_nm.png", encode_unit(vectors))
+    messages = []
     with pytest.raises(DataError, match="height 0"):
-        load_map_sets(tmp_path, ("colour", "normal", "height"), 16)
+        load_map_sets(tmp_path, ("colour", "normal", "height"), 16, warn=messages.append)
+    assert any("static" in m and "fit no one surface" in m for m in messages)
 
 
 def test_incomplete_sets_are_skipped_by_name_and_none_complete_is_an_error(tmp_path):

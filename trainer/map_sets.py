@@ -128,7 +128,10 @@ def load_map_sets(root: str | Path, maps: tuple[str, ...], crop_size: int, max_s
             have[name] += 1
         missing = [name for name in maps if name not in layers]
         if missing:
-            warn(f"skipping the set {group.key}: it has no {' or '.join(missing)} map")
+            why = ""
+            if "height" in missing and group.files.get("normal", (None, ""))[1] == "game":
+                why = " (its normal map holds no height in its alpha, and its normals fit no one surface to integrate)"
+            warn(f"skipping the set {group.key}: it has no {' or '.join(missing)} map{why}")
             result.skipped.append((group.colour, f"no {' or '.join(missing)} map"))
             continue
         _add(result, group.colour, layers, maps, crop_size, max_side)
