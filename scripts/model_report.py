@@ -35,9 +35,9 @@ BUNDLED = ROOT / "blender_ganart" / "models"
 SHEET_DIR = ROOT / "docs" / "models"
 TILE = 256  # contact-sheet cell: real crops and generated textures at 1:1
 LABEL = 18
-# Sheets are JPEG at quality 95 with full-resolution colour (4:4:4): half the bytes of PNG (mean
-# error about 2.5 of 255 on the grass sheet), because the repository, docs included, must stay
-# under the 64 MiB that travels to a GPU machine for training.
+# Sheets are JPEG at quality 95 with full-resolution colour (4:4:4), about half the bytes of PNG,
+# because the repository, docs included, must stay under the 64 MiB that travels to a GPU
+# machine for training.
 SHEET_JPEG = dict(quality=95, subsampling=0)
 
 
@@ -61,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     # Models compared on one --data folder are judged on the same images: a colour model beside a
     # full-material one is judged on the colour of the complete map sets too (a map-set folder
     # read as plain images would count its normal maps as colour textures).
-    set_maps = max((load_model(p).card.maps for p in models), key=len) if args.data else None
-    for path in models:
+    loaded = {path: load_model(path) for path in models}
+    set_maps = max((model.card.maps for model in loaded.values()), key=len) if args.data else None
+    for path, model in loaded.items():
         name = path.name.removesuffix(MODEL_SUFFIX)
-        model = load_model(path)
         data = args.data or data_folder_for(path)
         # The data at its own resolution; a full-material model's colour against its sets' colour.
         images = load_training_images(data, set_maps or model.card.maps, args.crop).colour_only()

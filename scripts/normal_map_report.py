@@ -51,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=256, help="crops per set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--counts-only", action="store_true", help="only the conventions and the sets per map")
+    parser.add_argument("--per-map", action="store_true",
+                        help="also each game normal map's integrability residual read as OpenGL and as DirectX")
     args = parser.parse_args(argv)
-    print(conventions(args.data))
+    print(conventions(args.data, args.per_map))
     sets = load_map_sets(args.data, ("colour", "normal"), args.crop)
     print(f"sets with colour+normal: {len(sets)}; with a height too: {complete(args.data, 'height', args.crop)}; "
           f"with specular too: {complete(args.data, 'specular', args.crop)}")
@@ -79,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def conventions(folder: Path) -> str:
+def conventions(folder: Path, per_map: bool = False) -> str:
     """What the loader finds in the folder's game normal maps (`_nm`/`_n`/`_norm`), and how well
     the height it would integrate from a map agrees with the height in that map's alpha."""
     found: Counter = Counter()
-    agreement = []
+    agreement, lines = [], []
     for path in find_image_files(folder):
         stem, name, convention = map_role(path)
         if name != "normal" or convention != "game":
@@ -92,10 +94,17 @@ def conventions(folder: Path) -> str:
         kind, height, source = read_game_normal(rgba)
         found[f"{'DirectX' if kind == 'dx' else 'OpenGL'}, {source}" if source
               else "no height, fits no surface (taken as DirectX)"] += 1
-        if source.startswith("alpha"):
-            integrated, _ = fit_surface(decode(rgba[..., :3]), kind)
-            agreement.append(np.corrcoef(integrated.ravel(), height.ravel().astype(float))[0, 1])
+        if per_map or source.startswith("alpha"):
+            vectors = decode(rgba[..., :3])
+            fits = {name: fit_surface(vectors, name) for name in ("gl", "dx")}
+            if per_map:
+                lines.append(f"  {path.name}: {kind} ({source or 'no height'}), residual read as OpenGL "
+                             f"{fits['gl'][1]:.3f}, as DirectX {fits['dx'][1]:.3f}")
+            if source.startswith("alpha"):
+                integrated = fits[kind][0]
+                agreement.append(np.corrcoef(integrated.ravel(), height.ravel().astype(float))[0, 1])
     line = f"game normal maps in {folder}: " + (", ".join(f"{k}: {v}" for k, v in sorted(found.items())) or "none")
+    line += "".join(f"\n{entry}" for entry in lines)
     if agreement:
         line += (f"\nheight integrated from the normals vs the alpha's height, correlation over {len(agreement)} maps: "
                  f"median {np.median(agreement):.2f}, lowest {min(agreement):.2f}")

@@ -183,24 +183,25 @@ def _load_normal(path: Path, convention: str, warn: Warn) -> tuple[np.ndarray, n
     vectors = normals.decode(rgba[:, :, :3])
     height, source = None, ""
     if convention == "game":
-        convention, height, source = read_game_normal(rgba)
+        convention, height, source = read_game_normal(rgba, vectors)
     if convention == "dx":
         vectors[..., 1] *= -1.0
     return normals.encode_unit(vectors), height, source == "integrated"
 
 
-def read_game_normal(rgba: np.ndarray) -> tuple[str, np.ndarray | None, str]:
+def read_game_normal(rgba: np.ndarray, vectors: np.ndarray | None = None) -> tuple[str, np.ndarray | None, str]:
     """A game normal map (H, W, 4) uint8 → (its convention "gl" or "dx", a height (H, W, 1) uint8
     or None, where that came from: "alpha height", "alpha depth", "integrated" or "" for none).
 
     The alpha's height decides when it explains the normals; otherwise the convention in which
-    the normals are one surface's slopes, and that surface; otherwise DirectX and no height."""
+    the normals are one surface's slopes, and that surface; otherwise DirectX and no height.
+    `vectors`: the map decoded (normals.decode), when the caller has it already."""
     rgb, alpha = rgba[:, :, :3], rgba[:, :, 3]
     if alpha.std() > 1.0:
         found, depth, agreement = normals.detect_from_height(rgb, alpha)
         if agreement >= HEIGHT_AGREEMENT:
             return found, (255 - alpha if depth else alpha)[:, :, None], "alpha depth" if depth else "alpha height"
-    vectors = normals.decode(rgb)
+    vectors = normals.decode(rgb) if vectors is None else vectors
     fits = {name: normals.fit_surface(vectors, name) for name in ("gl", "dx")}
     best, other = sorted(fits, key=lambda name: fits[name][1])
     if fits[best][1] <= normals.INTEGRABLE and fits[other][1] >= 2 * fits[best][1]:
