@@ -10,6 +10,8 @@ The CPU recipe is bounded by --max-minutes, so the step count it reaches depends
     python scripts/train_bundled.py all --device cuda
     python scripts/train_bundled.py grass --max-minutes 60              # a longer CPU budget
     python scripts/train_bundled.py grass --resume --max-minutes 90     # continue it to 90 minutes
+    python scripts/train_bundled.py rock --from-model runs/gpu/rock.ganart.pt --data-note "..."
+        # a model trained elsewhere (a GPU machine whose run folder stayed there) → the bundled file
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from blender_ganart.core.model_file import MODEL_SUFFIX, load_model, save_model  # noqa: E402
+from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model  # noqa: E402
+from trainer.data import IMAGE_SUFFIXES  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
 
@@ -48,22 +51,34 @@ CPU = {"crop_size": 64, "batch": 16, "steps": 100000, "max_minutes": 35,
        "seed": 0, "sample_every": 200, "metrics_every": 0, "checkpoint_every": 100}
 
 
+# On a GPU: 256 px crops judged by the two-scale discriminator (trainer/two_scale.py), so the
+# generator must draw a brick course, a plank or a boulder whole while a second D judges 64 px
+# windows at full density. R1 with StyleGAN2's γ = 0.0002·side²/batch (0.8 for 256 px at 16)
+# holds D back: it won early in every CPU run. But γ = 0.8 held it too far, at chance (loss 1.38,
+# 2·ln 2) in four of the six runs, while γ = 0.1 left it learning (loss ~0.7; bricks and wood):
+# try 0.1 next time. Time-bound: the shipped ones shared one H200 with seven other runs for
+# 7 minutes each (~1900 steps); the steps reached are on each card.
+GPU = {"crop_size": 256, "d_context_scale": 4, "batch": 16, "r1_gamma": 0.8, "steps": 100000, "max_minutes": 7,
+       "seed": 0, "sample_every": 500, "metrics_every": 0, "checkpoint_every": 500}
+
+
 def directional(options: dict) -> dict:
     """Grain and brick courses run one way: 90° rotations of the real crops taught the generator
     both directions at once, and it drew them crossed (plaid) in one texture. Flips keep it."""
     return dict(options, rot90=False)
 
 
-# Each recipe is what made the shipped file: all six retrained at full resolution on the 2-core CPU
-# for the generator with bilinear upsampling and pixel noise (the models before, trained on data
-# downscaled to 192 px with nearest upsampling, printed a 32 px grid).
+# Each recipe is what made the shipped file, all at full resolution for the generator with bilinear
+# upsampling and pixel noise. Ground and metal: the 2-core CPU recipe (on the GPU recipe's 7 minutes
+# both came out worse by model_report, so their CPU files stay). The other four: the GPU recipe,
+# far closer to their data than their CPU files at 4× downscale and in colour (model_report).
 RECIPES = {
-    "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", directional(CPU)),
+    "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", directional(GPU)),
     "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU),
-    "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(CPU)),
-    "rock": Recipe("rock", "Rock", "Natural rock faces and stone surfaces.", CPU),
+    "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU)),
+    "rock": Recipe("rock", "Rock", "Natural rock faces and stone surfaces.", GPU),
     "metal": Recipe("metal", "Metal", "Metal plates: brushed, painted, worn and rusted.", CPU),
-    "grass": Recipe("grass", "Grass", "Lawn and meadow grass from above, green to dry.", CPU),
+    "grass": Recipe("grass", "Grass", "Lawn and meadow grass from above, green to dry.", GPU),
 }
 
 
@@ -82,7 +97,7 @@ def full_material(colour_model: str, options: dict) -> dict:
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
-                           full_material(name, recipe.options))
+                           full_material(name, directional(CPU) if recipe.options.get("rot90") is False else CPU))
     for name, recipe in list(RECIPES.items()) if name in ("ground", "rock")
 })
 
@@ -100,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="override the recipe's seed")
     parser.add_argument("--batch", type=int, help="override the recipe's batch (a GPU takes 32 at the cost of 16)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = its default)")
+    parser.add_argument("--from-model", type=Path, metavar="FILE",
+                        help="no training: give this model file (the recipe's, trained on another machine) the "
+                             "bundled card and write it to --out")
+    parser.add_argument("--data-note", default="",
+                        help="with --from-model: how the data it trained on differed from data/<family>, for the card")
     parser.add_argument("--resume", action="store_true",
                         help="continue runs/bundled-<name> (e.g. with a larger --max-minutes: CPU training spread "
                              "over sessions), then export")
@@ -113,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         if name not in RECIPES:
             print(f"error: no bundled model '{name}'; choose from {', '.join(RECIPES)} or 'all'", file=sys.stderr)
             return 1
+    if args.from_model:
+        if len(names) != 1:
+            print("error: --from-model takes one recipe name, not 'all'", file=sys.stderr)
+            return 1
+        print(adopt(names[0], args.from_model, args.data / RECIPES[names[0]].family, args.out, args.data_note))
+        return 0
     for name in names:
         train_one(name, args)
     return 0
@@ -121,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 def train_one(name: str, args: argparse.Namespace) -> Path:
     recipe = RECIPES[name]
     data = args.data / recipe.family
-    if not any(data.glob("*.png")):
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in data.glob("*")):
         from fetch_textures import fetch  # same folder as this script
 
         fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
@@ -149,24 +175,42 @@ def export(name: str, run: Path, data: Path, out: Path) -> Path:
     """The trainer's export, with the bundled card: data source, licenses, the recipe's command."""
     from trainer.export import export_run
 
-    recipe = RECIPES[name]
     out.mkdir(parents=True, exist_ok=True)
+    target, card = export_run(run, out / f"{name}{MODEL_SUFFIX}")
+    save_model(target, load_model(target).generator, bundled_card(name, card, data), half=True)
+    return target
+
+
+def adopt(name: str, model_file: Path, data: Path, out: Path, data_note: str = "") -> Path:
+    """A model the recipe trained on another machine, written with the bundled card. The weights,
+    steps, texel density and the command that ran stay as that machine's export wrote them."""
+    model = load_model(model_file)
+    card = bundled_card(name, model.card, data)
+    if data_note:
+        card.training_data += f"; {data_note}"
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{name}{MODEL_SUFFIX}"
+    save_model(target, model.generator, card, half=True)
+    return target
+
+
+def bundled_card(name: str, card: ModelCard, data: Path) -> ModelCard:
+    """The bundled card: the recipe's title and description, the data's packages and licenses
+    (data/manifest.json), and the command that redoes it from nothing before the one that ran."""
+    recipe = RECIPES[name]
     manifest = [r for r in json.loads((data.parent / "manifest.json").read_text()) if r["family"] == recipe.family]
     packages = sorted({f"{r['package']} {r['package_version']}" for r in manifest})
     licenses = sorted({r["license"] for r in manifest})
-    target, card = export_run(
-        run, out / f"{name}{MODEL_SUFFIX}", name=recipe.title, description=recipe.description,
-        data_license=f"{', '.join(licenses)} (per image in data/manifest.json, from each package's debian/copyright)",
-        training_data=(
-            f"{len(manifest)} texture images (family '{recipe.family}' of scripts/texture_sources.toml) from "
-            f"the Debian packages {', '.join(packages)}; fetched by scripts/fetch_textures.py"
-        ),
+    card.name, card.description = recipe.title, recipe.description
+    card.data_license = f"{', '.join(licenses)} (per image in data/manifest.json, from each package's debian/copyright)"
+    card.training_data = (
+        f"{len(manifest)} texture images (family '{recipe.family}' of scripts/texture_sources.toml) from "
+        f"the Debian packages {', '.join(packages)}; fetched by scripts/fetch_textures.py"
     )
     # The card's command says how to redo it from nothing, then what the trainer actually ran.
     ran = card.training_command.replace(f"{ROOT}/", "")  # paths relative to the checkout
     card.training_command = f"python scripts/train_bundled.py {name}  # ran: {ran}"
-    save_model(target, load_model(target).generator, card, half=True)
-    return target
+    return card
 
 
 if __name__ == "__main__":

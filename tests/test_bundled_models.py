@@ -95,7 +95,10 @@ def test_bundled_model_prints_no_latent_cell_grid(path):
     textures = [synthesize(model, SynthesisOptions(seed=s, width=512, height=512, tileable=False)) for s in range(4)]
     score = lattice_score(textures, model.config.upsampling)
     assert score < 2.5, f"{path.name}: lattice score {score:.1f} (a visible grid scores 5 and more)"
-    assert model.card.texel_density == pytest.approx(1.0), "bundled models learn their data's own resolution"
+    # Source pixels per training pixel, averaged over the images: above 1 a run downscaled its data
+    # (--max-side). The 256 px crops of the GPU recipe upscale the few images smaller than a crop
+    # (3–7 of 47–71 in bricks, rock and wood: 0.957–0.968); the 64 px CPU crops upscale none (1.0).
+    assert 0.95 <= model.card.texel_density <= 1.0 + 1e-6, "bundled models learn their data's own resolution"
 
 
 def test_catalog_lists_bundled_models_first(tmp_path):

@@ -1,0 +1,41 @@
+#!/bin/bash
+# Trains bundled recipes side by side on one GPU machine and brings every model back, even when the
+# call's time runs out: at DEADLINE seconds the runs still going are stopped (SIGTERM: they
+# checkpoint) and each run folder is exported from its checkpoint. Used with the device tool:
+#
+#   python scripts/pack_for_device.py bricks wood rock grass --out gpu_data    # here; gpu_data/ ignored
+#   run: MINUTES=7 DEADLINE=480 bash scripts/device_train.sh bricks wood rock grass   carry: gpu_data
+#   python scripts/train_bundled.py bricks --from-model runs/gpu/bricks.ganart.pt --data-note "..."
+#
+# What one H200 did with eight such runs at once (256 px crops, batch 16): ~4.5 steps/s each, after
+# ~45 s of start-up (torch, data, the SWD floor). A run's own end (final SWD, samples, export) took
+# over 75 s more under that load, so leave DEADLINE ≥ 60·MINUTES + 60 and the call's timeout
+# ≥ DEADLINE + 60 for the exports and the transfer.
+set -u
+MINUTES=${MINUTES:-7}
+PYTHON=${PYTHON:-python3}  # the device machine's python3 holds torch
+DEADLINE=${DEADLINE:-480}
+export PYTHONUNBUFFERED=1
+mkdir -p /tmp/logs /tmp/models /tmp/runs
+nvidia-smi -L
+for name in "$@"; do
+  "$PYTHON" scripts/train_bundled.py "$name" --data gpu_data --runs /tmp/runs --out /tmp/models --device "${DEVICE:-cuda}" \
+    --threads 2 --max-minutes "$MINUTES" > "/tmp/logs/$name.txt" 2>&1 &
+done
+for _ in $(seq "$DEADLINE"); do
+  [ -z "$(jobs -r)" ] && break
+  sleep 1
+done
+pkill -TERM -f "trainer train" && sleep 20  # a stopped run checkpoints after its current step
+for run in /tmp/runs/*/; do
+  name=$(basename "$run")
+  [ -f "/tmp/models/${name#bundled-}.ganart.pt" ] || "$PYTHON" -m trainer export "$run" --out "/tmp/models/$name.ganart.pt" \
+    --name "$name" --license "see data/manifest.json" >> "/tmp/logs/$name.txt" 2>&1 &
+done
+wait
+tail -n 3 /tmp/logs/*.txt
+# At most 8 files of 16 MiB come back: four 3.9 MB models per tar.
+cd /tmp/models && ls ./*.ganart.pt | split -l 4 - /tmp/batch_
+for list in /tmp/batch_*; do tar cf "$OUT/models_${list#/tmp/batch_}.tar" $(cat "$list"); done
+cd /tmp/runs && tar czf "$OUT/runs.tgz" /tmp/logs ./*/config.json ./*/run.json ./*/metrics.jsonl
+ls -la "$OUT"
