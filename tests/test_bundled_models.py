@@ -8,6 +8,7 @@ fetcher's checks are tested on small real images written in a temporary folder.
 from __future__ import annotations
 
 import io
+import json
 import sys
 import zipfile
 from dataclasses import replace
@@ -27,6 +28,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 import fetch_textures  # noqa: E402
+import pack_for_device  # noqa: E402
 import train_bundled  # noqa: E402
 
 BUNDLED_FILES = sorted(BUNDLED_DIR.glob(f"*{MODEL_SUFFIX}"))
@@ -228,3 +230,78 @@ def test_bundled_full_material_model_makes_normals_that_face_out(path):
         assert abs(length.mean() - 1) < 0.02, f"seed {seed}: mean |n| {length.mean():.3f}"
         assert (n[..., 2] > np.abs(n[..., :2]).max(axis=-1)).mean() > 0.95, f"seed {seed}: +Z not dominant"
         assert np.abs(n[..., :2]).mean() > 0.02, f"seed {seed}: a flat normal map"
+
+
+@pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.name)
+def test_bundled_card_ran_its_recipe(path):
+    """The recipe in scripts/train_bundled.py is what started the shipped file's run: each of its
+    options is in the first command the card says ran, with the recipe's value, but for the
+    schedule and the machine (steps, time bound, device, threads), which train_bundled.py takes
+    from its own command line. Resumes after it may change what --resume allows."""
+    from trainer.flags import as_flags
+
+    recipe = train_bundled.RECIPES[path.name.removesuffix(MODEL_SUFFIX)]
+    ran = load_model(path).card.training_command.split("# ran:", 1)[1].split(";")[0].split()
+    machine = {"steps", "max_minutes", "device", "threads"}
+    flags = as_flags({k: v for k, v in recipe.options.items() if k not in machine})
+    for i, flag in enumerate(flags):
+        if not flag.startswith("--"):
+            continue
+        value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else None
+        assert flag in ran, f"{path.name}: the recipe's {flag} is not in the command that ran"
+        if value is not None:
+            assert ran[ran.index(flag) + 1] == value, f"{path.name}: {flag} ran as {ran[ran.index(flag) + 1]}, the recipe says {value}"
+
+
+# ----- models trained on another machine -----------------------------------------------------------
+
+
+def _family(tmp_path: Path) -> Path:
+    """data/bricks with two real images (an RGBA one and a 16-bit grey one) and its manifest."""
+    data = tmp_path / "data"
+    (data / "bricks").mkdir(parents=True)
+    y, x = np.mgrid[0:64, 0:96]
+    rgba = np.stack([x * 2, y * 3, (x + y) % 256, np.full_like(x, 7)], axis=-1).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(data / "bricks" / "a.png")
+    Image.fromarray((y * 1000).astype(np.uint16)).save(data / "bricks" / "b.png")
+    record = {"family": "bricks", "package": "ufoai-textures", "package_version": "2.5-2", "license": "GPL-2+"}
+    (data / "manifest.json").write_text(json.dumps([record, dict(record, family="wood")]))
+    return data
+
+
+def test_packed_family_is_what_the_trainer_reads_as_jpeg(tmp_path):
+    from trainer.data import load_rgb
+
+    data = _family(tmp_path)
+    out = tmp_path / "gpu_data"
+    written = pack_for_device.pack(["bricks"], data, out)
+    files = sorted((out / "bricks").glob("*.jpg"))
+    assert [f.name for f in files] == ["a.jpg", "b.jpg"] and written == sum(f.stat().st_size for f in files)
+    assert (out / "manifest.json").read_text() == (data / "manifest.json").read_text()
+    for source, copy in zip(sorted((data / "bricks").glob("*.png")), files):
+        original, packed = load_rgb(source).astype(int), load_rgb(copy).astype(int)
+        assert packed.shape == original.shape  # alpha dropped, 16-bit grey scaled to 8-bit RGB, as the trainer does
+        assert np.abs(packed - original).mean() < 2.0, f"{copy.name}: JPEG quality {pack_for_device.QUALITY} drifted"
+    with pytest.raises(SystemExit, match="no images in"):
+        pack_for_device.pack(["wood"], data, out)
+
+
+def test_model_from_another_machine_gets_the_bundled_card_and_keeps_its_weights(tmp_path):
+    data = _family(tmp_path)
+    generator = Generator(GeneratorConfig(widths=(8, 4), extra_convs=(0, 0), local_dim=2, global_dim=2))
+    ran = ModelCard(name="bundled-bricks", training_data="2 images from /tmp/gpu_data/bricks", training_steps=1914,
+                    native_size=256, texel_density=0.9677,
+                    training_command=f"python -m trainer train --data {train_bundled.ROOT}/gpu_data/bricks --crop-size 256")
+    save_model(tmp_path / f"remote{MODEL_SUFFIX}", generator, ran)
+    target = train_bundled.adopt("bricks", tmp_path / f"remote{MODEL_SUFFIX}", data / "bricks", tmp_path / "models",
+                                 data_note="read as JPEG copies")
+    assert target == tmp_path / "models" / f"bricks{MODEL_SUFFIX}"
+    adopted, remote = load_model(target), load_model(tmp_path / f"remote{MODEL_SUFFIX}")
+    card = adopted.card
+    assert (card.name, card.description) == ("Bricks", train_bundled.RECIPES["bricks"].description)
+    assert card.training_data.startswith("1 texture images (family 'bricks'") and card.training_data.endswith("; read as JPEG copies")
+    assert "ufoai-textures 2.5-2" in card.training_data and card.data_license.startswith("GPL-2+")
+    assert card.training_command == "python scripts/train_bundled.py bricks  # ran: python -m trainer train --data gpu_data/bricks --crop-size 256"
+    assert (card.training_steps, card.native_size, card.texel_density) == (1914, 256, 0.9677)
+    for name, value in remote.generator.state_dict().items():
+        assert np.array_equal(value.numpy(), adopted.generator.state_dict()[name].numpy()), name
