@@ -1,0 +1,98 @@
+"""Where the NumPy runtime's time goes: each conv's matrix products, activation and write-out.
+
+    .venv/bin/python benchmarks/profile_numpy_convs.py [--model FILE] [--size 1024] [--repeats 3]
+
+Times the steps of every conv (numpy_runtime.Conv) over warm runs by wrapping its methods, and
+prints the products' GFLOP/s beside a plain float32 matmul of the same library: a conv whose
+products run far below it is limited by its layout (im2col copies, a short K), not by BLAS. The
+wrappers cost a few microseconds per band, nothing beside the steps they time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from blender_ganart.core import numpy_runtime  # noqa: E402
+from blender_ganart.core.architecture import KERNEL  # noqa: E402
+from blender_ganart.core.model_file import load_model  # noqa: E402
+from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
+
+STEPS = ("_products", "_activate", "_write")
+
+
+def product_flops(conv: numpy_runtime.Conv, rows: int, line: int) -> float:
+    """Multiply-adds ×2 of one band's product, in the layout the conv uses."""
+    n = rows * line
+    if conv.gather:
+        return 2.0 * conv.matrix.shape[0] * conv.matrix.shape[1] * n
+    return 2.0 * conv.matrix.shape[0] * conv.matrix.shape[1] * (n + 2 * line + 2)
+
+
+def instrument(seconds: dict, flops: dict) -> None:
+    for step in STEPS:
+        original = getattr(numpy_runtime.Conv, step)
+
+        def timed(self, *args, _original=original, _step=step):
+            start = time.perf_counter()
+            result = _original(self, *args)
+            seconds[self.spec.name, _step] += time.perf_counter() - start
+            if _step == "_products":  # (flat, top, rows, line, ...)
+                flops[self.spec.name] += product_flops(self, args[2], args[3])
+            return result
+
+        setattr(numpy_runtime.Conv, step, timed)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
+    a, b = np.ones((n, n), np.float32), np.ones((n, n), np.float32)
+    a @ b
+    best = min(_time(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "blender_ganart" / "models" / "bricks.ganart.pt")
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    model = load_model(args.model)
+    options = SynthesisOptions(7, args.size, args.size)
+    synthesize(model, options, runtime="numpy")  # warm: reads the weights, builds the convs
+    seconds, flops = defaultdict(float), defaultdict(float)
+    instrument(seconds, flops)
+    walls = [_time(lambda: synthesize(model, options, runtime="numpy")) for _ in range(args.repeats)]
+    peak = matmul_gflops()
+    r = args.repeats
+    print(f"{args.model.name}, {args.size}²: wall median {np.median(walls):.3f} s, best {min(walls):.3f} s; "
+          f"plain matmul 2048² {peak:.0f} GFLOP/s (KERNEL {KERNEL}×{KERNEL})")
+    print(f"{'conv':14s} {'products':>9s} {'GFLOP/s':>8s} {'of matmul':>9s} {'activate':>9s} {'write':>9s}  (ms per texture)")
+    names = sorted({name for name, _ in seconds}, key=lambda n: (n == "to_output", n))
+    total = defaultdict(float)
+    for name in names:
+        ms = {step: seconds[name, step] / r * 1000 for step in STEPS}
+        rate = flops[name] / r / (ms["_products"] / 1000) / 1e9
+        for step in STEPS:
+            total[step] += ms[step]
+        print(f"{name:14s} {ms['_products']:9.1f} {rate:8.0f} {rate / peak:9.2f} {ms['_activate']:9.1f} {ms['_write']:9.1f}")
+    print(f"{'all convs':14s} {total['_products']:9.1f} {'':8s} {'':9s} {total['_activate']:9.1f} {total['_write']:9.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
