@@ -21,12 +21,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench_runtimes import matmul_gflops  # noqa: E402  (same folder)
 from blender_ganart.core import numpy_runtime  # noqa: E402
-from blender_ganart.core.architecture import KERNEL  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 STEPS = ("_products", "_activate", "_write")
+MATMUL_SIDE = 2048  # as bench_runtimes.py
 
 
 def product_flops(conv: numpy_runtime.Conv, rows: int, line: int) -> float:
@@ -52,13 +53,6 @@ def instrument(seconds: dict, flops: dict) -> None:
         setattr(numpy_runtime.Conv, step, timed)
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
-    a, b = np.ones((n, n), np.float32), np.ones((n, n), np.float32)
-    a @ b
-    best = min(_time(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
-
-
 def _time(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -77,10 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     seconds, flops = defaultdict(float), defaultdict(float)
     instrument(seconds, flops)
     walls = [_time(lambda: synthesize(model, options, runtime="numpy")) for _ in range(args.repeats)]
-    peak = matmul_gflops()
+    matmul = matmul_gflops("numpy", MATMUL_SIDE)
+    matmul()
+    peak = 2 * MATMUL_SIDE**3 / min(_time(matmul) for _ in range(3)) / 1e9
     r = args.repeats
     print(f"{args.model.name}, {args.size}²: wall median {np.median(walls):.3f} s, best {min(walls):.3f} s; "
-          f"plain matmul 2048² {peak:.0f} GFLOP/s (KERNEL {KERNEL}×{KERNEL})")
+          f"plain matmul {MATMUL_SIDE}² {peak:.0f} GFLOP/s")
     print(f"{'conv':14s} {'products':>9s} {'GFLOP/s':>8s} {'of matmul':>9s} {'activate':>9s} {'write':>9s}  (ms per texture)")
     names = sorted({name for name, _ in seconds}, key=lambda n: (n == "to_output", n))
     total = defaultdict(float)

@@ -7,10 +7,10 @@
 #   run: MINUTES=7 DEADLINE=480 bash scripts/device_train.sh bricks wood rock grass   carry: gpu_data
 #   python scripts/train_bundled.py bricks --from-model runs/gpu/bricks.ganart.pt --data-note "..."
 #
-# What one H200 did with eight such runs at once (256 px crops, batch 16): ~4.5 steps/s each, after
-# ~45 s of start-up (torch, data, the SWD floor). A run's own end (final SWD, samples, export) took
-# over 75 s more under that load, so leave DEADLINE ≥ 60·MINUTES + 60 and the call's timeout
-# ≥ DEADLINE + 60 for the exports and the transfer.
+# What one H200 did with eight such runs at once (256 px crops, batch 16; their progress lines):
+# ~4.5 steps/s each, training from ~45 s in (torch, data, the SWD floor). With MINUTES=7 and a
+# 540 s call, the runs' own ends (final SWD, samples, export) did not fit in the ~75 s left, so
+# leave DEADLINE ≥ 60·MINUTES + 60 and the call's timeout ≥ DEADLINE + 60 for the exports.
 set -u
 MINUTES=${MINUTES:-7}
 PYTHON=${PYTHON:-python3}  # the device machine's python3 holds torch

@@ -19,24 +19,24 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from trainer.data import IMAGE_SUFFIXES, load_rgb  # noqa: E402
+from trainer.data import find_image_files, load_rgb  # noqa: E402
 
 QUALITY = 90
 
 
 def pack(families: list[str], data: Path, out: Path) -> int:
-    """Writes out/<family>/<stem>.jpg for every image of each family; returns the bytes written."""
+    """Writes out/<family>/<path>.jpg for every image the trainer would read in each family (the
+    same subfolders); returns the bytes written."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(data / "manifest.json", out / "manifest.json")
     total = 0
     for family in families:
-        images = sorted(p for p in (data / family).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = find_image_files(data / family, warn=print)
         if not images:
             raise SystemExit(f"error: no images in {data / family} (fetch it: python scripts/fetch_textures.py {family})")
-        folder = out / family
-        folder.mkdir(exist_ok=True)
         for path in images:
-            target = folder / f"{path.stem}.jpg"
+            target = (out / family / path.relative_to(data / family)).with_suffix(".jpg")
+            target.parent.mkdir(parents=True, exist_ok=True)
             # The trainer's own decoding (alpha dropped, 16-bit scaled), so the copy is what it would read.
             Image.fromarray(load_rgb(path)).save(target, "JPEG", quality=QUALITY, subsampling=0)
             total += target.stat().st_size

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model  # noqa: E402
-from trainer.data import IMAGE_SUFFIXES  # noqa: E402
+from trainer.data import find_image_files  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
 
@@ -54,8 +54,8 @@ CPU = {"crop_size": 64, "batch": 16, "steps": 100000, "max_minutes": 35,
 # On a GPU: 256 px crops judged by the two-scale discriminator (trainer/two_scale.py), so the
 # generator must draw a brick course, a plank or a boulder whole while a second D judges 64 px
 # windows at full density. R1 with StyleGAN2's γ = 0.0002·side²/batch (0.8 for 256 px at 16)
-# holds D back: it won early in every CPU run. But γ = 0.8 held it too far, at chance (loss 1.38,
-# 2·ln 2) in four of the six runs, while γ = 0.1 left it learning (loss ~0.7; bricks and wood):
+# holds D back: it won early in every CPU run. But γ = 0.8 held it too far, at chance (logged loss
+# near 2·ln 2) in four of the six runs, while γ = 0.1 left it learning (around 0.7; bricks, wood):
 # try 0.1 next time. Time-bound: the shipped ones shared one H200 with seven other runs for
 # 7 minutes each (~1900 steps); the steps reached are on each card.
 GPU = {"crop_size": 256, "d_context_scale": 4, "batch": 16, "r1_gamma": 0.8, "steps": 100000, "max_minutes": 7,
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 def train_one(name: str, args: argparse.Namespace) -> Path:
     recipe = RECIPES[name]
     data = args.data / recipe.family
-    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in data.glob("*")):
+    if not find_image_files(data):
         from fetch_textures import fetch  # same folder as this script
 
         fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
@@ -176,9 +176,8 @@ def export(name: str, run: Path, data: Path, out: Path) -> Path:
     from trainer.export import export_run
 
     out.mkdir(parents=True, exist_ok=True)
-    target, card = export_run(run, out / f"{name}{MODEL_SUFFIX}")
-    save_model(target, load_model(target).generator, bundled_card(name, card, data), half=True)
-    return target
+    target, _ = export_run(run, out / f"{name}{MODEL_SUFFIX}")
+    return adopt(name, target, data, out)  # the same file, now with the bundled card
 
 
 def adopt(name: str, model_file: Path, data: Path, out: Path, data_note: str = "") -> Path:
