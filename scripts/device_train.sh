@@ -7,10 +7,15 @@
 #   run: MINUTES=7 DEADLINE=480 bash scripts/device_train.sh bricks wood rock grass   carry: gpu_data
 #   python scripts/train_bundled.py bricks --from-model runs/gpu/bricks.ganart.pt --data-note "..."
 #
+# CONTINUE="bricks wood": for these names run only the recipe's second run, from the bundled file
+# (train_bundled.py --continue-from); the models it starts from must travel with the tree.
+#
 # What one H200 did with eight such runs at once (256 px crops, batch 16; their progress lines):
 # ~4.5 steps/s each, training from ~45 s in (torch, data, the SWD floor). With MINUTES=7 and a
 # 540 s call, the runs' own ends (final SWD, samples, export) did not fit in the ~75 s left, so
-# leave DEADLINE ≥ 60·MINUTES + 60 and the call's timeout ≥ DEADLINE + 60 for the exports.
+# leave DEADLINE ≥ 60·MINUTES + 60 and the call's timeout ≥ DEADLINE + 60 for the exports. With
+# MINUTES=7.5, DEADLINE=520 and a 590 s call, the colour runs exported themselves at ~560 s but the
+# full-material runs' exports had not finished at 590 s: keep 90 s or more after DEADLINE.
 set -u
 MINUTES=${MINUTES:-7}
 PYTHON=${PYTHON:-python3}  # the device machine's python3 holds torch
@@ -19,14 +24,19 @@ export PYTHONUNBUFFERED=1
 mkdir -p /tmp/logs /tmp/models /tmp/runs
 nvidia-smi -L
 for name in "$@"; do
-  "$PYTHON" scripts/train_bundled.py "$name" --data gpu_data --runs /tmp/runs --out /tmp/models --device "${DEVICE:-cuda}" \
+  from=()
+  [[ " ${CONTINUE:-} " == *" $name "* ]] && from=(--continue-from "blender_ganart/models/$name.ganart.pt")
+  "$PYTHON" scripts/train_bundled.py "$name" "${from[@]}" --data gpu_data --runs /tmp/runs --out /tmp/models --device "${DEVICE:-cuda}" \
     --threads 2 --max-minutes "$MINUTES" > "/tmp/logs/$name.txt" 2>&1 &
 done
 for _ in $(seq "$DEADLINE"); do
   [ -z "$(jobs -r)" ] && break
   sleep 1
 done
-pkill -TERM -f "trainer train" && sleep 20  # a stopped run checkpoints after its current step
+# A stopped run checkpoints after its current step; a finished one may still be exporting itself:
+# wait for both, so each run is exported once (eight exports at once took over 50 s on the H200).
+pkill -TERM -f "trainer train"
+wait
 for run in /tmp/runs/*/; do
   name=$(basename "$run")
   [ -f "/tmp/models/${name#bundled-}.ganart.pt" ] || "$PYTHON" -m trainer export "$run" --out "/tmp/models/$name.ganart.pt" \

@@ -4,7 +4,7 @@ derived from the colour; for such a model a second row shows the derived ones to
 lit by a grazing light through the normal map, in one JPEG per model
 (docs/models/<model file stem>_maps.jpg).
 
-    .venv/bin/python scripts/maps_sheet.py [--size 256] [--seed 1] [--out docs/models]
+    .venv/bin/python scripts/maps_sheet.py [--size 256] [--seed 1] [--out docs/models] [MODEL_FILE ...]
 
 Run it again after the bundled models change; it needs PyTorch (to generate) and Pillow.
 """
@@ -77,6 +77,7 @@ def sheet(model_path: Path, size: int, seed: int):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", type=Path, help="model files (default: the bundled ones)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "models")
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from model_report import SHEET_JPEG  # same folder as this script
 
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in model_files(BUNDLED_DIR):
+    for path in args.models or model_files(BUNDLED_DIR):
         target = args.out / f"{path.name.split('.')[0]}_maps.jpg"
         sheet(path, args.size, args.seed).save(target, **SHEET_JPEG)
         print(target)

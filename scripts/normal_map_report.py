@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     sets = load_map_sets(args.data, ("colour", "normal"), args.crop)
     print(f"sets with colour+normal: {len(sets)}; with a height too: {complete(args.data, 'height', args.crop)}; "
           f"with specular too: {complete(args.data, 'specular', args.crop)}")
+    facing = [facing_out(im[..., 3:6] / 127.5 - 1.0) for im in sets.images]
+    print(f"pixels facing out (z above |x| and |y|) in the real normal maps: mean {np.mean(facing):.3f}, "
+          f"lowest {min(facing):.3f} (tests/test_bundled_models.py holds a material model to this)")
     if args.counts_only:
         return 0
     real = normal_crops(sets, args.crop, args.count, args.seed)
@@ -79,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in rows:
         print(f"  {name:45s} {value:8.2f}")
     return 0
+
+
+def facing_out(normals: np.ndarray) -> float:
+    """The share of (H, W, 3) unit normals whose +Z is their largest component: a tangent-space map
+    of a surface seen from above has nearly all, but steep blades of grass or deep rivets do not."""
+    return float((normals[..., 2] > np.abs(normals[..., :2]).max(axis=-1)).mean())
 
 
 def conventions(folder: Path, per_map: bool = False) -> str:

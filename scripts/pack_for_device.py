@@ -2,9 +2,11 @@
 the repository included), with data/manifest.json so scripts/train_bundled.py can card the result.
 
 Quality 90 without chroma subsampling keeps 8×8-block error to a few levels: a PNG family shrinks
-about 4×, so the six colour families (165 MB as PNG) become 44 MB.
+about 4×, so the six colour families (165 MB as PNG) become 44 MB. In a family of map sets
+(`<family>-maps`) only the colour images become JPEG: normal maps, with height in their alpha, and
+the other data maps are copied byte for byte, since 8×8-block error would bend the normals.
 
-    python scripts/pack_for_device.py bricks wood rock grass --out gpu_data
+    python scripts/pack_for_device.py bricks wood rock grass bricks-maps --out gpu_data
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from trainer.data import find_image_files, load_rgb  # noqa: E402
+from trainer.map_sets import group_sets  # noqa: E402
 
 QUALITY = 90
 
@@ -34,12 +37,18 @@ def pack(families: list[str], data: Path, out: Path) -> int:
         images = find_image_files(data / family, warn=print)
         if not images:
             raise SystemExit(f"error: no images in {data / family} (fetch it: python scripts/fetch_textures.py {family})")
-        for path in images:
-            target = (out / family / path.relative_to(data / family)).with_suffix(".jpg")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # The trainer's own decoding (alpha dropped, 16-bit scaled), so the copy is what it would read.
-            Image.fromarray(load_rgb(path)).save(target, "JPEG", quality=QUALITY, subsampling=0)
-            total += target.stat().st_size
+        for group in group_sets(images, warn=print):
+            if group.colour is not None:
+                target = (out / family / group.colour.relative_to(data / family)).with_suffix(".jpg")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # The trainer's own decoding (alpha dropped, 16-bit scaled), so the copy is what it would read.
+                Image.fromarray(load_rgb(group.colour)).save(target, "JPEG", quality=QUALITY, subsampling=0)
+                total += target.stat().st_size
+            for path, _ in group.files.values():
+                target = out / family / path.relative_to(data / family)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                total += target.stat().st_size
         print(f"{family}: {len(images)} images")
     return total
 

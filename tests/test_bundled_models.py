@@ -31,7 +31,8 @@ import fetch_textures  # noqa: E402
 import pack_for_device  # noqa: E402
 import train_bundled  # noqa: E402
 
-BUNDLED_FILES = sorted(BUNDLED_DIR.glob(f"*{MODEL_SUFFIX}"))
+# In the order the add-on lists them: by name without the suffix, a colour model before its material.
+BUNDLED_FILES = sorted(BUNDLED_DIR.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.name.removesuffix(MODEL_SUFFIX))
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -98,9 +99,11 @@ def test_bundled_model_prints_no_latent_cell_grid(path):
     score = lattice_score(textures, model.config.upsampling)
     assert score < 2.5, f"{path.name}: lattice score {score:.1f} (a visible grid scores 5 and more)"
     # Source pixels per training pixel, averaged over the images: above 1 a run downscaled its data
-    # (--max-side). The 256 px crops of the GPU recipe upscale the few images smaller than a crop
-    # (3–7 of 47–71 in bricks, rock and wood: 0.957–0.968); the 64 px CPU crops upscale none (1.0).
-    assert 0.95 <= model.card.texel_density <= 1.0 + 1e-6, "bundled models learn their data's own resolution"
+    # (--max-side), which no bundled model may. The 256 px crops of the GPU recipe upscale the few
+    # images smaller than a crop: 3–7 of 47–71 colour images in bricks, rock and wood (0.957–0.981),
+    # and the sets 128 px on a side among ufoai's few map sets (wood-maps 0.889, metal-maps 0.917);
+    # the 64 px CPU crops upscale none (1.0). Below 0.85 a model would be mostly blurred upscales.
+    assert 0.85 <= model.card.texel_density <= 1.0 + 1e-6, "bundled models learn their data's own resolution"
 
 
 def test_catalog_lists_bundled_models_first(tmp_path):
@@ -112,6 +115,8 @@ def test_catalog_lists_bundled_models_first(tmp_path):
     assert entries[: len(bundled)] == bundled and all(e.usable for e in bundled)
     assert entries[-1].name == "A user model"
     assert resolve_model(None) == BUNDLED_FILES[0].resolve()
+    names = [e.path.name for e in bundled]
+    assert names.index(f"ground{MODEL_SUFFIX}") + 1 == names.index(f"ground-maps{MODEL_SUFFIX}")
 
 
 # ----- the data fetcher ----------------------------------------------------------------------------
@@ -210,6 +215,11 @@ def test_the_shipped_catalog_lists_enough_images_per_family():
 
 
 MATERIAL_FILES = [p for p in BUNDLED_FILES if load_model(p).card.maps != ("colour",)]
+# The share of pixels facing out (+Z their largest component) in a family's own normal maps, where
+# it is below the 0.95 asked of every model: ufoai's grass maps are blades seen edge-on in places
+# (`python scripts/normal_map_report.py --data data/grass-maps --counts-only`: mean 0.645). Such a
+# model is held to its data's share less 0.05, not to a flatness its data lacks.
+STEEP_DATA_FACING_OUT = {"grass-maps": 0.645}
 
 
 @pytest.mark.parametrize("path", MATERIAL_FILES, ids=lambda p: p.name)
@@ -222,13 +232,15 @@ def test_bundled_full_material_model_makes_normals_that_face_out(path):
     from blender_ganart.core.map_options import MapOptions
     from blender_ganart.core.model_reader import read_model
 
+    facing_out = min(0.95, STEEP_DATA_FACING_OUT.get(path.name.removesuffix(MODEL_SUFFIX), 1.0) - 0.05)
     for seed in range(4):
         request = GenerationRequest(str(path), SynthesisOptions(seed, 256, 256), maps=MapOptions(normal=True))
         encoded = compute(request, load_model=read_model).textures[0].maps["normal"]
         n = decode_normals(np.round(encoded * 255) / 255)
         length = np.linalg.norm(n, axis=-1)
         assert abs(length.mean() - 1) < 0.02, f"seed {seed}: mean |n| {length.mean():.3f}"
-        assert (n[..., 2] > np.abs(n[..., :2]).max(axis=-1)).mean() > 0.95, f"seed {seed}: +Z not dominant"
+        share = (n[..., 2] > np.abs(n[..., :2]).max(axis=-1)).mean()
+        assert share > facing_out, f"seed {seed}: +Z not dominant ({share:.3f} of the pixels face out)"
         assert np.abs(n[..., :2]).mean() > 0.02, f"seed {seed}: a flat normal map"
 
 
@@ -237,20 +249,31 @@ def test_bundled_card_ran_its_recipe(path):
     """The recipe in scripts/train_bundled.py is what started the shipped file's run: each of its
     options is in the first command the card says ran, with the recipe's value, but for the
     schedule and the machine (steps, time bound, device, threads), which train_bundled.py takes
-    from its own command line. Resumes after it may change what --resume allows."""
+    from its own command line. Resumes after it may change what --resume allows. A recipe's
+    second sitting (`then`) is the command after "then from its export:", started from that."""
+    recipe = train_bundled.RECIPES[path.name.removesuffix(MODEL_SUFFIX)]
+    ran = load_model(path).card.training_command.split("# ran:", 1)[1]
+    first, _, then = ran.partition("; then from its export:")
+    _assert_ran(path.name, recipe.options, first.split(";")[0].split())
+    assert bool(then) == (recipe.then is not None), f"{path.name}: the card and the recipe differ in their sittings"
+    if recipe.then is not None:
+        second = then.split(";")[0].split()
+        _assert_ran(path.name, recipe.then, second)
+        assert "--init-from" in second, f"{path.name}: the second sitting did not start from the first's export"
+
+
+def _assert_ran(name: str, options: dict, ran: list[str]) -> None:
     from trainer.flags import as_flags
 
-    recipe = train_bundled.RECIPES[path.name.removesuffix(MODEL_SUFFIX)]
-    ran = load_model(path).card.training_command.split("# ran:", 1)[1].split(";")[0].split()
     machine = {"steps", "max_minutes", "device", "threads"}
-    flags = as_flags({k: v for k, v in recipe.options.items() if k not in machine})
+    flags = as_flags({k: v for k, v in options.items() if k not in machine})
     for i, flag in enumerate(flags):
         if not flag.startswith("--"):
             continue
         value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else None
-        assert flag in ran, f"{path.name}: the recipe's {flag} is not in the command that ran"
+        assert flag in ran, f"{name}: the recipe's {flag} is not in the command that ran"
         if value is not None:
-            assert ran[ran.index(flag) + 1] == value, f"{path.name}: {flag} ran as {ran[ran.index(flag) + 1]}, the recipe says {value}"
+            assert ran[ran.index(flag) + 1] == value, f"{name}: {flag} ran as {ran[ran.index(flag) + 1]}, the recipe says {value}"
 
 
 # ----- models trained on another machine -----------------------------------------------------------
@@ -305,3 +328,47 @@ def test_model_from_another_machine_gets_the_bundled_card_and_keeps_its_weights(
     assert (card.training_steps, card.native_size, card.texel_density) == (1914, 256, 0.9677)
     for name, value in remote.generator.state_dict().items():
         assert np.array_equal(value.numpy(), adopted.generator.state_dict()[name].numpy()), name
+
+
+def test_packed_map_family_keeps_its_normal_maps_byte_for_byte(tmp_path):
+    """A map family's colour images go as JPEG, its normal maps (height in alpha) as they are:
+    8×8-block error would bend the normals, and JPEG has no alpha."""
+    data = _family(tmp_path)
+    maps = data / "bricks-maps"
+    maps.mkdir()
+    y, x = np.mgrid[0:64, 0:64]
+    Image.fromarray(np.stack([x * 4, y * 4, (x * y) % 256], axis=-1).astype(np.uint8)).save(maps / "wall.png")
+    normal = np.stack([128 + x, 128 - y, np.full_like(x, 250), y * 4], axis=-1).astype(np.uint8)
+    Image.fromarray(normal, "RGBA").save(maps / "wall_nm.png")
+    out = tmp_path / "gpu_data"
+    pack_for_device.pack(["bricks-maps"], data, out)
+    assert sorted(p.name for p in (out / "bricks-maps").iterdir()) == ["wall.jpg", "wall_nm.png"]
+    assert (out / "bricks-maps" / "wall_nm.png").read_bytes() == (maps / "wall_nm.png").read_bytes()
+    from trainer.map_sets import load_map_sets
+
+    packed = load_map_sets(out / "bricks-maps", ("colour", "normal"), 32)
+    original = load_map_sets(maps, ("colour", "normal"), 32)
+    assert np.array_equal(packed.images[0][..., 3:], original.images[0][..., 3:])  # the normals, exactly
+
+
+def test_second_sitting_card_tells_both_sittings(tmp_path):
+    """A recipe's second sitting starts from the first one's export: its card keeps the first card's
+    commands, then this run's, and counts both runs' steps."""
+    data = _family(tmp_path)
+    generator = Generator(GeneratorConfig(widths=(8, 4), extra_convs=(0, 0), local_dim=2, global_dim=2))
+    first = ModelCard(training_steps=1881, training_command="python -m trainer train --data gpu_data/bricks --r1-gamma 0.8")
+    save_model(tmp_path / f"first{MODEL_SUFFIX}", generator, first)
+    first_file = train_bundled.adopt("bricks", tmp_path / f"first{MODEL_SUFFIX}", data / "bricks", tmp_path / "one")
+    second = ModelCard(training_steps=2172, native_size=256, texel_density=0.98,
+                       training_command=f"python -m trainer train --data gpu_data/bricks --init-from {first_file}")
+    save_model(tmp_path / f"second{MODEL_SUFFIX}", generator, second)
+    target = train_bundled.adopt("bricks", tmp_path / f"second{MODEL_SUFFIX}", data / "bricks", tmp_path / "two",
+                                 before=first_file)
+    card = load_model(target).card
+    assert card.training_command == (
+        "python scripts/train_bundled.py bricks  # ran: python -m trainer train --data gpu_data/bricks --r1-gamma 0.8; "
+        f"then from its export: python -m trainer train --data gpu_data/bricks --init-from {first_file}")
+    assert (card.training_steps, card.texel_density) == (4053, 0.98)
+    # Adopting that file again (e.g. after it came back from the GPU machine) keeps the story as it is.
+    again = load_model(train_bundled.adopt("bricks", target, data / "bricks", tmp_path / "three")).card
+    assert (again.training_command, again.training_steps) == (card.training_command, 4053)

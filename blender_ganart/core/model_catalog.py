@@ -82,14 +82,15 @@ CACHE = ModelCache()
 
 
 def model_files(folder: str | os.PathLike | None) -> list[Path]:
-    """The model files directly in `folder`, sorted by name; none for a missing or unset folder."""
+    """The model files directly in `folder`, sorted by name without the suffix (so `bricks` comes
+    before its full-material `bricks-maps`, '-' sorting before '.'); none for a missing or unset folder."""
     if not folder:
         return []
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if p.name.endswith(MODEL_SUFFIX) and p.is_file()),
-                  key=lambda p: p.name.lower())
+                  key=lambda p: p.name[: -len(MODEL_SUFFIX)].lower())
 
 
 def list_models(user_folder: str | os.PathLike | None = None, cache: ModelCache = CACHE,
