@@ -224,7 +224,7 @@ def adopt(name: str, model_file: Path, data: Path, out: Path, data_note: str = "
     model = load_model(model_file)
     card = bundled_card(name, model.card, data)
     if before is not None:
-        first = load_model(before).card
+        first = bundled_card(name, load_model(before).card, data)
         card.training_command = (f"{first.training_command}; then from its export: "
                                  f"{card.training_command.split('# ran:', 1)[1].strip()}")
         card.training_steps += first.training_steps

@@ -369,6 +369,10 @@ def test_second_sitting_card_tells_both_sittings(tmp_path):
         "python scripts/train_bundled.py bricks  # ran: python -m trainer train --data gpu_data/bricks --r1-gamma 0.8; "
         f"then from its export: python -m trainer train --data gpu_data/bricks --init-from {first_file}")
     assert (card.training_steps, card.texel_density) == (4053, 0.98)
+    # The first sitting's file as the trainer exported it (no bundled card yet) tells the same.
+    plain = load_model(train_bundled.adopt("bricks", tmp_path / f"second{MODEL_SUFFIX}", data / "bricks",
+                                           tmp_path / "plain", before=tmp_path / f"first{MODEL_SUFFIX}")).card
+    assert plain.training_command == card.training_command
     # Adopting that file again (e.g. after it came back from the GPU machine) keeps the story as it is.
     again = load_model(train_bundled.adopt("bricks", target, data / "bricks", tmp_path / "three")).card
     assert (again.training_command, again.training_steps) == (card.training_command, 4053)
