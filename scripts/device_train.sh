@@ -34,7 +34,7 @@ for _ in $(seq "$DEADLINE"); do
   sleep 1
 done
 # A stopped run checkpoints after its current step; a finished one may still be exporting itself:
-# wait for both, so each run is exported once (eight exports at once took over 50 s on the H200).
+# wait for both, so each run is exported once (four exports at once took 45 s on the H200).
 pkill -TERM -f "trainer train"
 wait
 for run in /tmp/runs/*/; do
