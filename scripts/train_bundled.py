@@ -12,8 +12,8 @@ The CPU recipe is bounded by --max-minutes, so the step count it reaches depends
     python scripts/train_bundled.py grass --resume --max-minutes 90     # continue it to 90 minutes
     python scripts/train_bundled.py rock --from-model runs/gpu/rock.ganart.pt --data-note "..."
         # a model trained elsewhere (a GPU machine whose run folder stayed there) → the bundled file
-    python scripts/train_bundled.py bricks --continue-from blender_ganart/models/bricks.ganart.pt
-        # only the recipe's second run, from a file its first run made
+    python scripts/train_bundled.py grass --continue-from blender_ganart/models/grass.ganart.pt
+        # only the recipe's next sitting, from a file its earlier sittings made (its card says how many)
 """
 
 from __future__ import annotations
@@ -43,9 +43,20 @@ class Recipe:
     title: str
     description: str
     options: dict = field(default_factory=dict)
-    # A second run that starts from the first one's export (--init-from), with a fresh discriminator:
-    # how a model trained in two sittings on a machine lent for minutes is redone. None = one run.
-    then: dict | None = None
+    # Later sittings, each a run that starts from the one before's export (--init-from) with a fresh
+    # discriminator: how a model trained over several machines lent for minutes is redone.
+    then: tuple[dict, ...] = ()
+
+    def sittings_after(self, model_file: Path) -> tuple[dict, ...]:
+        """The sittings still to run after a file these sittings made: its card chains one command
+        per sitting that ran."""
+        ran = load_model(model_file).card.training_command.count(SITTING_JOIN) + 1
+        if ran > len(self.then):
+            raise SystemExit(f"error: --continue-from: {model_file} ran all {ran} sittings of its recipe already")
+        return self.then[ran - 1:]
+
+
+SITTING_JOIN = "; then from its export: "
 
 
 # The data at its own resolution (the trainer's default: no --max-side), 64 px crops: the model
@@ -85,11 +96,11 @@ GPU_AGAIN = dict(GPU, r1_gamma=0.2, max_minutes=7.5)
 # upsampling and pixel noise: a `then` is the second sitting, started from the first's export.
 RECIPES = {
     "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", directional(GPU)),
-    "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=GPU_AGAIN),
-    "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU), then=directional(GPU_AGAIN)),
+    "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=(GPU_AGAIN,)),
+    "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU), then=(directional(GPU_AGAIN),)),
     "rock": Recipe("rock", "Rock", "Natural rock faces and stone surfaces.", GPU),
     "metal": Recipe("metal", "Metal", "Metal plates: brushed, painted, worn and rusted.", CPU),
-    "grass": Recipe("grass", "Grass", "Lawn and meadow grass from above, green to dry.", GPU, then=GPU_AGAIN),
+    "grass": Recipe("grass", "Grass", "Lawn and meadow grass from above, green to dry.", GPU, then=(GPU_AGAIN,)),
 }
 
 
@@ -171,18 +182,28 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         from fetch_textures import fetch  # same folder as this script
 
         fetch(Path(__file__).with_name("texture_sources.toml"), args.data, [recipe.family])
-    if args.continue_from and recipe.then is None:
-        raise SystemExit(f"error: --continue-from: the recipe '{name}' is one run; it has no second run to continue with")
+    if args.continue_from and not recipe.then:
+        raise SystemExit(f"error: --continue-from: the recipe '{name}' is one run; it has no later sitting to continue with")
     run = args.runs / f"bundled-{name}"
-    if recipe.then is None:
+    if not recipe.then:
         trained = run_trainer(recipe.options, data, run, args, resume=args.resume)
         return export(name, trained, data, args.out)
-    first = args.continue_from or args.runs / f"bundled-{name}-first{MODEL_SUFFIX}"
-    if not args.continue_from and not args.resume:
-        first_run = args.runs / f"bundled-{name}-first"
-        first = export(name, run_trainer(recipe.options, data, first_run, args), data, args.runs, first.name)
-    options = dict(recipe.then, init_from=str(first))
-    return export(name, run_trainer(options, data, run, args, resume=args.resume), data, args.out, before=first)
+    if args.continue_from:
+        before, sittings = args.continue_from, recipe.sittings_after(args.continue_from)
+    elif args.resume:  # the last sitting's run, from the file the sitting before it exported
+        before, sittings = args.runs / f"bundled-{name}-{len(recipe.then)}{MODEL_SUFFIX}", recipe.then[-1:]
+    else:
+        first_run = args.runs / f"bundled-{name}-1"
+        before = export(name, run_trainer(recipe.options, data, first_run, args), data, args.runs, first_run.name + MODEL_SUFFIX)
+        sittings = recipe.then
+    # Every sitting but the last exports beside its run folder; the last one is the model file.
+    for options in sittings[:-1]:
+        sitting_run = args.runs / f"bundled-{name}-{len(recipe.then) - len(sittings) + 2}"
+        trained = run_trainer(dict(options, init_from=str(before)), data, sitting_run, args)
+        before = export(name, trained, data, args.runs, sitting_run.name + MODEL_SUFFIX, before=before)
+        sittings = sittings[1:]
+    trained = run_trainer(dict(sittings[0], init_from=str(before)), data, run, args, resume=args.resume)
+    return export(name, trained, data, args.out, before=before)
 
 
 def run_trainer(recipe_options: dict, data: Path, run: Path, args: argparse.Namespace, resume: bool = False) -> Path:
@@ -225,8 +246,7 @@ def adopt(name: str, model_file: Path, data: Path, out: Path, data_note: str = "
     card = bundled_card(name, model.card, data)
     if before is not None:
         first = bundled_card(name, load_model(before).card, data)
-        card.training_command = (f"{first.training_command}; then from its export: "
-                                 f"{card.training_command.split('# ran:', 1)[1].strip()}")
+        card.training_command = f"{first.training_command}{SITTING_JOIN}{card.training_command.split('# ran:', 1)[1].strip()}"
         card.training_steps += first.training_steps
     if data_note:
         card.training_data += f"; {data_note}"

@@ -251,16 +251,18 @@ def test_bundled_card_ran_its_recipe(path):
     options is in the first command the card says ran, with the recipe's value, but for the
     schedule and the machine (steps, time bound, device, threads), which train_bundled.py takes
     from its own command line. Resumes after it may change what --resume allows. A recipe's
-    second sitting (`then`) is the command after "then from its export:", started from that."""
+    later sittings (`then`) are the commands after each "then from its export:", each started
+    from the export before it."""
     recipe = train_bundled.RECIPES[path.name.removesuffix(MODEL_SUFFIX)]
     ran = load_model(path).card.training_command.split("# ran:", 1)[1]
-    first, _, then = ran.partition("; then from its export:")
+    first, *later = ran.split(train_bundled.SITTING_JOIN.strip(" "))
     _assert_ran(path.name, recipe.options, first.split(";")[0].split())
-    assert bool(then) == (recipe.then is not None), f"{path.name}: the card and the recipe differ in their sittings"
-    if recipe.then is not None:
-        second = then.split(";")[0].split()
-        _assert_ran(path.name, recipe.then, second)
-        assert "--init-from" in second, f"{path.name}: the second sitting did not start from the first's export"
+    assert len(later) == len(recipe.then), (f"{path.name}: the card tells {len(later)} later sittings, "
+                                            f"the recipe {len(recipe.then)}")
+    for options, sitting in zip(recipe.then, later):
+        command = sitting.split(";")[0].split()
+        _assert_ran(path.name, options, command)
+        assert "--init-from" in command, f"{path.name}: a later sitting did not start from the export before it"
 
 
 def _assert_ran(name: str, options: dict, ran: list[str]) -> None:
@@ -352,7 +354,7 @@ def test_packed_map_family_keeps_its_normal_maps_byte_for_byte(tmp_path):
     assert np.array_equal(packed.images[0][..., 3:], original.images[0][..., 3:])  # the normals, exactly
 
 
-def test_second_sitting_card_tells_both_sittings(tmp_path):
+def test_later_sitting_cards_tell_every_sitting(tmp_path):
     """A recipe's second sitting starts from the first one's export: its card keeps the first card's
     commands, then this run's, and counts both runs' steps."""
     data = _family(tmp_path)
@@ -377,3 +379,16 @@ def test_second_sitting_card_tells_both_sittings(tmp_path):
     # Adopting that file again (e.g. after it came back from the GPU machine) keeps the story as it is.
     again = load_model(train_bundled.adopt("bricks", target, data / "bricks", tmp_path / "three")).card
     assert (again.training_command, again.training_steps) == (card.training_command, 4053)
+    # A third sitting from that file chains on, and the recipe knows which sitting comes next.
+    third = ModelCard(training_steps=2000, training_command=f"python -m trainer train --init-from {target} --r1-gamma 0.2")
+    save_model(tmp_path / f"third{MODEL_SUFFIX}", generator, third)
+    chained = load_model(train_bundled.adopt("bricks", tmp_path / f"third{MODEL_SUFFIX}", data / "bricks",
+                                             tmp_path / "four", before=target)).card
+    assert chained.training_command == (f"{card.training_command}; then from its export: "
+                                        f"python -m trainer train --init-from {target} --r1-gamma 0.2")
+    assert chained.training_steps == 6053
+    recipe = train_bundled.Recipe("bricks", "Bricks", "", {"r1_gamma": 0.8}, then=({"r1_gamma": 0.2}, {"r1_gamma": 0.1}))
+    assert recipe.sittings_after(first_file) == ({"r1_gamma": 0.2}, {"r1_gamma": 0.1})
+    assert recipe.sittings_after(target) == ({"r1_gamma": 0.1},)
+    with pytest.raises(SystemExit, match="ran all 3 sittings"):
+        recipe.sittings_after(tmp_path / "four" / f"bricks{MODEL_SUFFIX}")
