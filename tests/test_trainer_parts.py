@@ -323,7 +323,7 @@ def test_recipe_options_become_the_flags_that_give_them_back():
 def test_only_resumable_options_may_change_on_resume():
     assert resumable_options() == sorted(["steps", "max_minutes", "device", "threads", "amp", "checkpoint_every",
                                           "sample_every", "metrics_every", "log_every", "g_lr", "d_lr",
-                                          "r1_gamma", "r1_every"])
+                                          "r1_gamma", "r1_every", "keep_best"])
     refuse_fixed_options({"steps": 9, "g_lr": 0.1})
     with pytest.raises(ConfigError, match="--batch, --seed$"):
         refuse_fixed_options({"steps": 9, "seed": 1, "batch": 8})

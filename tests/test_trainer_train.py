@@ -95,6 +95,55 @@ def test_export_keeps_raw_and_ema_generators_apart(data, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(ema.generator.parameters(), raw.generator.parameters()))
 
 
+def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_path):
+    """--keep-best measures the starting generator, every --metrics-every steps and the last, and
+    keeps the one with the lowest SWD: the very weights the run had at that step (a run stopped
+    there has them in its checkpoint). Export takes it and says so on the card; --last does not."""
+    run = tmp_path / "run"
+    train(tiny_config(data, run, steps=8, metrics_every=2, keep_best=True), log=quiet)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    measured = [r for r in records if "swd" in r]
+    assert [r["step"] for r in measured] == [0, 2, 4, 6, 8]
+    running_best = [r["step"] for i, r in enumerate(measured) if r["swd"] < min([m["swd"] for m in measured[:i]] + [1e9])]
+    assert [r["step"] for r in measured if r.get("kept")] == running_best
+    best = min(measured, key=lambda r: r["swd"])
+    kept = load_checkpoint(run / "best.pt")
+    assert (kept["step"], round(kept["swd"], 3)) == (best["step"], best["swd"])
+
+    short = tmp_path / "short"  # the same run, stopped at the kept step
+    train(tiny_config(data, short, steps=max(best["step"], 1), metrics_every=2, keep_best=True), log=quiet)
+    at_step = load_checkpoint(short / "checkpoint.pt")["G_ema"]
+    assert all(torch.equal(kept["G_ema"][k], at_step[k]) for k in at_step) or best["step"] == 0
+
+    _, card = export_run(run, tmp_path / "best.ganart.pt")
+    assert card.training_steps == best["step"]
+    assert f"exported the best by SWD it kept: step {best['step']} of 8" in card.training_command
+    _, last = export_run(run, tmp_path / "last.ganart.pt", best=False)
+    assert last.training_steps == 8 and "exported the best" not in last.training_command
+    assert main(["export", str(run), "--out", str(tmp_path / "cli.ganart.pt"), "--last"]) == 0
+    assert load_model(tmp_path / "cli.ganart.pt").card.training_steps == 8
+
+
+def test_keep_best_on_resume_drops_what_was_kept_after_the_checkpoint(data, tmp_path):
+    """Steps after the checkpoint are trained again on resume, so a generator kept from them is
+    dropped (here a planted one no SWD could beat); a new run's folder keeps none from before."""
+    from trainer.checkpoint import save_checkpoint
+
+    run = tmp_path / "run"
+    train(tiny_config(data, run, steps=4, metrics_every=2, keep_best=True), log=quiet)
+    planted = dict(load_checkpoint(run / "best.pt"), step=5, swd=0.0)
+    save_checkpoint(run / "best.pt", planted)
+    train(tiny_config(data, run, steps=6, metrics_every=2, keep_best=True), resume=True, log=quiet)
+    assert load_checkpoint(run / "best.pt")["swd"] > 0
+    # A planted one at or before the checkpoint's step stays: nothing beats an SWD of 0.
+    save_checkpoint(run / "best.pt", dict(planted, step=6))
+    train(tiny_config(data, run, steps=8, metrics_every=2, keep_best=True), resume=True, log=quiet)
+    assert (load_checkpoint(run / "best.pt")["step"], load_checkpoint(run / "best.pt")["swd"]) == (6, 0.0)
+    # Without --keep-best nothing is kept.
+    train(tiny_config(data, tmp_path / "plain", steps=4, metrics_every=2), log=quiet)
+    assert not (tmp_path / "plain" / "best.pt").exists()
+
+
 @pytest.mark.parametrize("arch", ["dcgan", "mlp"])
 def test_comparison_archs_train_and_sample_but_export_is_refused(data, tmp_path, arch, capsys):
     run = tmp_path / arch

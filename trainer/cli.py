@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--training-data", default="", help="where the training images came from "
                    "(default: image count and folder)")
     p.add_argument("--raw", action="store_true", help="export the raw generator instead of its EMA copy")
+    p.add_argument("--last", action="store_true", help="export the generator at the last checkpoint even when "
+                   "the run kept a better one (train --keep-best)")
     p.add_argument("--float32", action="store_true", help="store float32 weights (default: float16, half the size)")
 
     p = sub.add_parser("sample", help="a PNG grid of textures from fixed seeds")
@@ -120,10 +122,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_run
 
     path, card = export_run(args.run_dir, args.out, args.name, args.description, args.data_license,
-                            args.training_data, use_ema=not args.raw, half=not args.float32)
+                            args.training_data, use_ema=not args.raw, half=not args.float32, best=not args.last)
     if not args.data_license:
         print("warning: no --license given; the model card says the data license is not stated", file=sys.stderr)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): '{card.name}', {card.training_steps} steps, "
+    kept = " (the best the run kept; --last for its last)" if "exported the best" in card.training_command else ""
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): '{card.name}', {card.training_steps} steps{kept}, "
           f"native size {card.native_size} px")
     return 0
 

@@ -14,9 +14,10 @@ from .runs import load_run
 
 def export_run(run_dir: str | Path, out: str | Path, name: str = "", description: str = "",
                data_license: str = "", training_data: str = "", use_ema: bool = True,
-               half: bool = True) -> tuple[Path, ModelCard]:
-    """Writes the run's EMA generator (or raw G) with its card; returns the path and the card."""
-    run = load_run(run_dir, use_ema=use_ema)
+               half: bool = True, best: bool = True) -> tuple[Path, ModelCard]:
+    """Writes the run's EMA generator (or raw G) with its card; returns the path and the card.
+    best: the generator the run kept as its best by SWD (`train --keep-best`), when it kept one."""
+    run = load_run(run_dir, use_ema=use_ema, best=best)
     if run.config.model.arch != "texture":
         raise ExportError(
             f"this run trained the '{run.config.model.arch}' comparison architecture; the add-on's model "
@@ -38,6 +39,9 @@ def export_run(run_dir: str | Path, out: str | Path, name: str = "", description
     command = run.info.get("train_command", "")
     for resumed in run.info.get("resume_commands", []):
         command += f" ; resumed at step {resumed['at_step']}: {resumed['command']}"
+    if "best" in run.info:
+        kept = run.info["best"]
+        command += f" ; exported the best by SWD it kept: step {kept['step']} of {kept['of_steps']} (SWD {kept['swd']:.2f})"
     card = ModelCard(
         name=name or Path(run_dir).resolve().name,
         description=description,

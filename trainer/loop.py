@@ -28,6 +28,7 @@ from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet
 from .errors import ConfigError
 from .map_sets import load_training_images
+from .best import BestKeeper
 from .metrics import colour_distance, real_vs_real_floor, swd, swd_per_level
 from .progress import ProgressLine
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,
@@ -68,14 +69,16 @@ def train(config: TrainConfig, resume: bool = False, command: str = "", log: Log
         t = _initial_state(s, images, resume, say)
         if info.is_main:
             prepare(s.run_dir, config, images, command, resume, t.step)
-        evaluate = _evaluation(s, t, images, resume, say)
-        stopped_by = _run_steps(s, t, evaluate)
-        return _finish(s, t, stopped_by, evaluate, say)
+        measure = _measurement(s, t, _evaluation(s, t, images, resume, say), resume)
+        if config.run.keep_best and info.is_main and not resume:
+            measure()  # the generator it starts from (a warm start's) is the first to beat
+        stopped_by = _run_steps(s, t, measure)
+        return _finish(s, t, stopped_by, measure, say)
     finally:
         ddp.shutdown(info)
 
 
-def _run_steps(s: Setup, t: TrainState, evaluate: Callable[[], dict]) -> str:
+def _run_steps(s: Setup, t: TrainState, measure: Callable[[], dict]) -> str:
     """Trains until the step count, the time limit or a signal; returns which ("done", "time", "SIGTERM", …)."""
     c = s.config
     stop, window = StopRequest(), LossWindow()
@@ -104,9 +107,9 @@ def _run_steps(s: Setup, t: TrainState, evaluate: Callable[[], dict]) -> str:
             if s.info.is_main and c.run.sample_every and t.step % c.run.sample_every == 0:
                 save_grid(seed_images(s.arch, t.G_ema, s.device), sample_path(s.run_dir, t.step))
             if s.info.is_main and c.run.metrics_every and t.step % c.run.metrics_every == 0 and t.step < c.run.steps:
-                record = evaluate()
-                append_metrics(s.run_dir, {"step": t.step, **record})
-                progress.note(f"step {t.step}: SWD {record['swd']:.2f}, colour distance {record['colour']:.2f}")
+                record = measure()
+                kept = " (the best so far: kept)" if record.get("kept") else ""
+                progress.note(f"step {t.step}: SWD {record['swd']:.2f}, colour distance {record['colour']:.2f}{kept}")
 
             t.elapsed_s = time.monotonic() - started
             out_of_time = bool(c.run.max_minutes) and t.elapsed_s >= 60 * c.run.max_minutes
@@ -207,7 +210,22 @@ def _evaluation(s: Setup, t: TrainState, images: ImageSet, resume: bool, say: Lo
     return evaluate
 
 
-def _finish(s: Setup, t: TrainState, stopped_by: str, evaluate: Callable[[], dict], say: Log) -> RunResult:
+def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: bool) -> Callable[[], dict]:
+    """An evaluation logged to metrics.jsonl at the current step, whose generator is kept as the
+    run's best when it is (trainer/best.py; "kept": true in its record)."""
+    keeper = BestKeeper(s.run_dir, s.config.run.keep_best and s.info.is_main, resumed_at=t.step if resume else None)
+
+    def measure() -> dict:
+        record = {"step": t.step, **evaluate()}
+        if keeper.offer(t.step, record["swd"], t.G_ema):
+            record["kept"] = True
+        append_metrics(s.run_dir, record)
+        return record
+
+    return measure
+
+
+def _finish(s: Setup, t: TrainState, stopped_by: str, measure: Callable[[], dict], say: Log) -> RunResult:
     """Final samples and metrics (unless stopped by a signal), summary.json and the closing lines."""
     digests = ddp.gather_objects(ddp.weights_digest(t.G, t.D, t.G_ema), s.info)
     result = RunResult(s.run_dir, t.step, t.images_seen, stopped_by, t.elapsed_s,
@@ -215,8 +233,7 @@ def _finish(s: Setup, t: TrainState, stopped_by: str, evaluate: Callable[[], dic
     if s.info.is_main:
         if stopped_by in ("done", "time"):
             save_grid(seed_images(s.arch, t.G_ema, s.device), sample_path(s.run_dir, None))
-            result.final_metrics = {"step": t.step, **evaluate()}
-            append_metrics(s.run_dir, result.final_metrics)
+            result.final_metrics = measure()
         write_summary(s.run_dir, result, s.info.world_size)
         say(summary_text(result, s.run_dir))
     return result

@@ -13,6 +13,7 @@ from blender_ganart.core.network import GeneratorConfig
 from blender_ganart.core.writable import unwritable_reason
 
 from .archs import Arch, build_arch
+from .best import read_best
 from .checkpoint import load_checkpoint
 from .config import DataOptions, ModelOptions, TrainConfig, flag, resolve
 from .errors import CheckpointError, ConfigError
@@ -57,7 +58,9 @@ def check_resumable(run_dir: str | Path) -> None:
                               f"written, so there is nothing to resume; start it again with: {command}")
 
 
-def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
+def load_run(run_dir: str | Path, use_ema: bool = True, best: bool = False) -> LoadedRun:
+    """The run's generator at its checkpoint, or (best) the one it kept as its best by SWD
+    (trainer/best.py) when it kept one; `info["best"]` then holds that generator's step and SWD."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"not a run folder: {run_dir}")
@@ -65,13 +68,17 @@ def load_run(run_dir: str | Path, use_ema: bool = True) -> LoadedRun:
     config = saved_config(ckpt)
     arch = build_arch(config)
     generator = arch.build_generator()
+    kept = read_best(run_dir) if best and use_ema else None
+    state, step = (kept["G_ema"], int(kept["step"])) if kept else (saved_generator(ckpt, use_ema), saved_step(ckpt))
     try:
-        generator.load_state_dict(saved_generator(ckpt, use_ema))
+        generator.load_state_dict(state)
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
     info = read_run_info(run_dir)
+    if kept:
+        info["best"] = {"step": step, "swd": float(kept["swd"]), "of_steps": saved_step(ckpt)}
     generator = arch.inference_generator(generator.eval().requires_grad_(False))
-    return LoadedRun(config, arch, generator, saved_step(ckpt), run_dir, info)
+    return LoadedRun(config, arch, generator, step, run_dir, info)
 
 
 def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedRun:
