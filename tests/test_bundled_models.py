@@ -392,3 +392,32 @@ def test_later_sitting_cards_tell_every_sitting(tmp_path):
     assert recipe.sittings_after(target) == ({"r1_gamma": 0.1},)
     with pytest.raises(SystemExit, match="ran all 3 sittings"):
         recipe.sittings_after(tmp_path / "four" / f"bricks{MODEL_SUFFIX}")
+
+
+def test_sittings_run_in_turn_each_from_the_export_before(tmp_path, monkeypatch):
+    """train_bundled runs a three-sitting recipe with the real trainer: each later sitting starts
+    from the export before it, the card tells all three and counts their steps, and
+    --continue-from a file of the first two runs only the third."""
+    data = _family(tmp_path)
+    tiny = {"crop_size": 32, "g_widths": "16,8,8", "g_extra_convs": "0,0,0", "local_dim": 4, "global_dim": 4,
+            "d_width": 8, "batch": 4, "steps": 2, "checkpoint_every": 1, "sample_every": 0, "metrics_every": 0,
+            "metrics_images": 4}
+    recipe = train_bundled.Recipe("bricks", "Bricks", "Brick walls.", tiny,
+                                  then=(dict(tiny, r1_gamma=0.5), dict(tiny, r1_gamma=0.25)))
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks", recipe)
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    machine = ["--data", str(data), "--runs", str(runs), "--device", "cpu", "--threads", "1", "--max-minutes", "0"]
+    assert train_bundled.main(["bricks", *machine, "--out", str(out)]) == 0
+    card = load_model(out / f"bricks{MODEL_SUFFIX}").card
+    sittings = card.training_command.split("# ran:", 1)[1].split(train_bundled.SITTING_JOIN)
+    assert len(sittings) == 3 and card.training_steps == 6
+    assert "--r1-gamma" not in sittings[0]
+    assert f"--init-from {runs}/bundled-bricks-1{MODEL_SUFFIX}" in sittings[1] and "--r1-gamma 0.5" in sittings[1]
+    assert f"--init-from {runs}/bundled-bricks-2{MODEL_SUFFIX}" in sittings[2] and "--r1-gamma 0.25" in sittings[2]
+
+    middle = runs / f"bundled-bricks-2{MODEL_SUFFIX}"
+    again = ["bricks", *machine, "--runs", str(tmp_path / "again"), "--out", str(tmp_path / "out2"), "--continue-from", str(middle)]
+    assert train_bundled.main(again) == 0
+    card = load_model(tmp_path / "out2" / f"bricks{MODEL_SUFFIX}").card
+    sittings = card.training_command.split("# ran:", 1)[1].split(train_bundled.SITTING_JOIN)
+    assert len(sittings) == 3 and card.training_steps == 6 and "--r1-gamma 0.25" in sittings[2]
