@@ -23,7 +23,7 @@ from trainer.cli import main
 from trainer.errors import ConfigError, ExportError, NonFiniteLossError
 from trainer.export import export_run
 from trainer.loop import train
-from trainer.runs import load_run
+from trainer.runs import load_run, load_run_or_model
 
 
 
@@ -95,7 +95,7 @@ def test_export_keeps_raw_and_ema_generators_apart(data, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(ema.generator.parameters(), raw.generator.parameters()))
 
 
-def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_path):
+def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_path, capsys):
     """--keep-best measures the starting generator, every --metrics-every steps and the last, and
     keeps the one with the lowest SWD: the very weights the run had at that step (a run stopped
     there has them in its checkpoint). Export takes it and says so on the card; --last does not."""
@@ -122,6 +122,12 @@ def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_
     assert last.training_steps == 8 and "exported the best" not in last.training_command
     assert main(["export", str(run), "--out", str(tmp_path / "cli.ganart.pt"), "--last"]) == 0
     assert load_model(tmp_path / "cli.ganart.pt").card.training_steps == 8
+    # sample and eval judge the generator export writes, and say so; --last the checkpoint's.
+    assert load_run_or_model(run).step == best["step"] and load_run_or_model(run, best=False).step == 8
+    assert main(["sample", str(run), "--seeds", "0", "--size", "32", "--out", str(tmp_path / "s.png")]) == 0
+    assert f"the best generator the run kept (step {best['step']} of 8" in capsys.readouterr().err
+    assert main(["sample", str(run), "--seeds", "0", "--size", "32", "--out", str(tmp_path / "s.png"), "--last"]) == 0
+    assert "the best generator" not in capsys.readouterr().err
 
 
 def test_keep_best_on_resume_drops_what_was_kept_after_the_checkpoint(data, tmp_path):

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=0, help="texture size in px (texture arch; default: 2× crop)")
     p.add_argument("--repeat", type=int, default=1, help="show each texture tiled N×N to check seams")
     p.add_argument("--raw", action="store_true", help="sample the raw generator of a run, not the EMA copy")
+    p.add_argument("--last", action="store_true", help="a run's generator at its last checkpoint, not the best it kept")
     p.add_argument("--device", default="auto")
 
     p = sub.add_parser("eval", help="quality report: SWD at full texel density and 4× downscale over their "
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-size", type=int, default=0, help="crop size (default: the training crop)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--raw", action="store_true", help="evaluate the raw generator of a run, not the EMA copy")
+    p.add_argument("--last", action="store_true", help="a run's generator at its last checkpoint, not the best it kept")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
@@ -154,7 +156,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.repeat < 1 or args.repeat > 4:
         raise ConfigError("--repeat must be 1 to 4")
     seeds = parse_seeds(args.seeds)
-    run = load_run_or_model(args.source, use_ema=not args.raw)
+    run = load_run_or_model(args.source, use_ema=not args.raw, best=not args.last)
+    _say_which_generator(run)
     device = resolve_device(args.device)
     if run.config.model.arch == "texture":
         size = args.size or 2 * run.config.data.crop_size
@@ -177,13 +180,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_which_generator(run) -> None:
+    """A run that kept a best generator is sampled and judged by that one, as export writes it."""
+    if "best" in run.info:
+        kept = run.info["best"]
+        print(f"note: the best generator the run kept (step {kept['step']} of {kept['of_steps']}, SWD "
+              f"{kept['swd']:.2f}); --last for its last checkpoint", file=sys.stderr)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_run
     from .runs import load_run_or_model
 
     if not 2 <= args.images <= 4096:
         raise ConfigError("--images must be 2 to 4096")
-    run = load_run_or_model(args.source, use_ema=not args.raw, crop_size=args.crop_size or None)
+    run = load_run_or_model(args.source, use_ema=not args.raw, crop_size=args.crop_size or None, best=not args.last)
+    _say_which_generator(run)
     data = args.data or (run.config.data.data if run.run_dir else "")
     if not data:
         raise ConfigError("--data is required when evaluating a model file")

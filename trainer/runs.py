@@ -95,10 +95,13 @@ def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedR
                      {"card": model.card.to_dict()})
 
 
-def load_run_or_model(source: str | Path, use_ema: bool = True, crop_size: int | None = None) -> LoadedRun:
+def load_run_or_model(source: str | Path, use_ema: bool = True, crop_size: int | None = None,
+                      best: bool = True) -> LoadedRun:
+    """A run folder's generator (the best it kept, as export would write it, unless best=False) or
+    a model file's."""
     source = Path(source)
     if source.is_dir():
-        run = load_run(source, use_ema)
+        run = load_run(source, use_ema, best=best)
         if crop_size and crop_size != run.config.data.crop_size:
             if run.config.model.arch != "texture":
                 raise ConfigError(f"a {run.config.model.arch} generator makes {run.config.data.crop_size} px "
