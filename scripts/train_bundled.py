@@ -200,14 +200,16 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         first_run = args.runs / f"bundled-{name}-1"
         before = export(name, run_trainer(recipe.options, data, first_run, args), data, args.runs, first_run.name + MODEL_SUFFIX)
         sittings = recipe.then
-    # Every sitting but the last exports beside its run folder; the last one is the model file.
-    for options in sittings[:-1]:
-        sitting_run = args.runs / f"bundled-{name}-{len(recipe.then) - len(sittings) + 2}"
-        trained = run_trainer(dict(options, init_from=str(before)), data, sitting_run, args)
-        before = export(name, trained, data, args.runs, sitting_run.name + MODEL_SUFFIX, before=before)
-        sittings = sittings[1:]
-    trained = run_trainer(dict(sittings[0], init_from=str(before)), data, run, args, resume=args.resume)
-    return export(name, trained, data, args.out, before=before)
+    # Each sitting starts from the export before it. All but the last export beside their run
+    # folders (runs/bundled-<name>-<number>); the last one's run and file are the recipe's own.
+    total = len(recipe.then) + 1
+    for number, options in enumerate(sittings, start=total - len(sittings) + 1):
+        last = number == total
+        sitting_run = run if last else args.runs / f"bundled-{name}-{number}"
+        trained = run_trainer(dict(options, init_from=str(before)), data, sitting_run, args, resume=args.resume and last)
+        before = export(name, trained, data, args.out if last else args.runs,
+                        "" if last else sitting_run.name + MODEL_SUFFIX, before=before)
+    return before
 
 
 def run_trainer(recipe_options: dict, data: Path, run: Path, args: argparse.Namespace, resume: bool = False) -> Path:
