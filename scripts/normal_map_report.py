@@ -73,14 +73,20 @@ def main(argv: list[str] | None = None) -> int:
         colours = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE))[..., :3] for s in range(SEEDS)]
         made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
         rows.append((f"derived from {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+    learned_facing = []
     for path in args.model:
         model = read_model(path)
         outputs = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE, tileable=False)) for s in range(SEEDS)]
         made = [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
         rows.append((f"learned by {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+        shares = [facing_out(normal * 2 - 1) for normal in made]
+        learned_facing.append(f"  {path.name:45s} mean {np.mean(shares):.3f}, lowest {min(shares):.3f}")
     print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
     for name, value in rows:
         print(f"  {name:45s} {value:8.2f}")
+    if learned_facing:
+        print(f"pixels facing out in the learned normal maps ({SEEDS} seeds of {TEXTURE} px):")
+        print("\n".join(learned_facing))
     return 0
 
 
