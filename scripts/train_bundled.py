@@ -97,7 +97,7 @@ def directional(options: dict) -> dict:
 GPU_AGAIN = dict(GPU, r1_gamma=0.2, max_minutes=7.5)
 
 # Each recipe is what made the shipped file, all at full resolution for the generator with bilinear
-# upsampling and pixel noise: a `then` is the second sitting, started from the first's export.
+# upsampling and pixel noise: `then` holds the later sittings, each started from the export before it.
 RECIPES = {
     "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", directional(GPU)),
     "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=(GPU_AGAIN,)),
@@ -151,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-note", default="",
                         help="with --from-model: how the data it trained on differed from data/<family>, for the card")
     parser.add_argument("--continue-from", type=Path, metavar="FILE",
-                        help="a two-run recipe: run only its second run, starting from FILE (the export of its "
-                             "first run, e.g. the bundled file); the card tells both. With --from-model: the "
-                             "file that model's run started from")
+                        help="a recipe of several sittings: run only the sittings FILE's card has not run yet "
+                             "(FILE: an export of the earlier ones, e.g. the bundled file), starting from it; the "
+                             "card tells them all. With --from-model: the file that model's run started from")
     parser.add_argument("--resume", action="store_true",
                         help="continue runs/bundled-<name> (e.g. with a larger --max-minutes: CPU training spread "
                              "over sessions), then export")

@@ -145,7 +145,10 @@ def test_keep_best_on_resume_drops_what_was_kept_after_the_checkpoint(data, tmp_
     save_checkpoint(run / "best.pt", dict(planted, step=6))
     train(tiny_config(data, run, steps=8, metrics_every=2, keep_best=True), resume=True, log=quiet)
     assert (load_checkpoint(run / "best.pt")["step"], load_checkpoint(run / "best.pt")["swd"]) == (6, 0.0)
-    # Without --keep-best nothing is kept.
+    # Without --keep-best nothing is kept, and a new run's folder drops one an attempt stopped
+    # before its first checkpoint left (export would take it otherwise).
+    (tmp_path / "plain").mkdir()
+    save_checkpoint(tmp_path / "plain" / "best.pt", planted)
     train(tiny_config(data, tmp_path / "plain", steps=4, metrics_every=2), log=quiet)
     assert not (tmp_path / "plain" / "best.pt").exists()
 

@@ -16,8 +16,7 @@ from pathlib import Path
 from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
-
-BEST_NAME = "best.pt"
+from .run_folder import BEST_NAME
 
 
 def best_path(run_dir: Path) -> Path:
@@ -38,10 +37,10 @@ class BestKeeper:
         self.run_dir, self.enabled = Path(run_dir), enabled
         self.swd = float("inf")
         kept = read_best(run_dir) if enabled else None
-        # A new run's folder keeps nothing from an attempt that stopped before its first checkpoint;
-        # a resumed run drops what was kept after its checkpoint: those steps are trained again, and
-        # it must end as the uninterrupted run would.
-        if kept is not None and (resumed_at is None or int(kept["step"]) > resumed_at):
+        # A resumed run drops what was kept after its checkpoint: those steps are trained again, and
+        # it must end as the uninterrupted run would. (A new run's folder starts without one:
+        # run_folder.prepare removes what an attempt stopped before its first checkpoint kept.)
+        if kept is not None and resumed_at is not None and int(kept["step"]) > resumed_at:
             best_path(run_dir).unlink()
             kept = None
         if kept is not None:

@@ -5,6 +5,7 @@
     RUN/metrics.jsonl    one JSON record a line: losses every --log-every steps, SWD evaluations
     RUN/checkpoint.pt    the training state (trainer/state.py), written atomically
     RUN/summary.json     how the last session of the run ended
+    RUN/best.pt          the generator with the lowest SWD measured, with --keep-best (trainer/best.py)
     RUN/samples/         step_NNNNNNN.png grids from fixed seeds, and final.png
 """
 
@@ -26,6 +27,7 @@ RUN_INFO_NAME = "run.json"
 METRICS_NAME = "metrics.jsonl"
 SUMMARY_NAME = "summary.json"
 CHECKPOINT_NAME = "checkpoint.pt"
+BEST_NAME = "best.pt"
 SAMPLES_NAME = "samples"
 
 
@@ -64,6 +66,7 @@ def prepare(run_dir: Path, config: TrainConfig, images, command: str, resume: bo
                          "upscaled": [str(p) for p in images.upscaled],
                          "texel_density": round(images.texel_density, 4)}}
         write_text_atomically(run_dir / METRICS_NAME, "")
+        (run_dir / BEST_NAME).unlink(missing_ok=True)  # kept by an attempt stopped before its first checkpoint
     save_config(config, run_dir / CONFIG_NAME)  # on resume: records a changed schedule or learning rates
     write_text_atomically(run_dir / RUN_INFO_NAME, json.dumps(info, indent=2) + "\n")
 
