@@ -17,6 +17,7 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .run_folder import BEST_NAME
+from .state import cpu_state
 
 
 def best_path(run_dir: Path) -> Path:
@@ -50,7 +51,6 @@ class BestKeeper:
         """True when `generator` (at `step`, measured at `swd`) is now the kept one."""
         if not self.enabled or not swd < self.swd:
             return False
-        state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-        save_checkpoint(best_path(self.run_dir), {"step": int(step), "swd": float(swd), "G_ema": state})
+        save_checkpoint(best_path(self.run_dir), {"step": int(step), "swd": float(swd), "G_ema": cpu_state(generator.state_dict())})
         self.swd = swd
         return True

@@ -121,13 +121,13 @@ def cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_run
+    from .export import KEPT_NOTE, export_run
 
     path, card = export_run(args.run_dir, args.out, args.name, args.description, args.data_license,
                             args.training_data, use_ema=not args.raw, half=not args.float32, best=not args.last)
     if not args.data_license:
         print("warning: no --license given; the model card says the data license is not stated", file=sys.stderr)
-    kept = " (the best the run kept; --last for its last)" if "exported the best" in card.training_command else ""
+    kept = " (the best the run kept; --last for its last)" if KEPT_NOTE in card.training_command else ""
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): '{card.name}', {card.training_steps} steps{kept}, "
           f"native size {card.native_size} px")
     return 0

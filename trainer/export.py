@@ -12,6 +12,9 @@ from .errors import ExportError
 from .runs import load_run
 
 
+KEPT_NOTE = "exported the best by SWD it kept"  # on the card of a run's kept generator (train --keep-best)
+
+
 def export_run(run_dir: str | Path, out: str | Path, name: str = "", description: str = "",
                data_license: str = "", training_data: str = "", use_ema: bool = True,
                half: bool = True, best: bool = True) -> tuple[Path, ModelCard]:
@@ -41,7 +44,7 @@ def export_run(run_dir: str | Path, out: str | Path, name: str = "", description
         command += f" ; resumed at step {resumed['at_step']}: {resumed['command']}"
     if "best" in run.info:
         kept = run.info["best"]
-        command += f" ; exported the best by SWD it kept: step {kept['step']} of {kept['of_steps']} (SWD {kept['swd']:.2f})"
+        command += f" ; {KEPT_NOTE}: step {kept['step']} of {kept['of_steps']} (SWD {kept['swd']:.2f})"
     card = ModelCard(
         name=name or Path(run_dir).resolve().name,
         description=description,

@@ -23,12 +23,12 @@ from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
 from .archs import build_arch
+from .best import BestKeeper
 from .checkpoint import load_checkpoint, set_rng_state
 from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet
 from .errors import ConfigError
 from .map_sets import load_training_images
-from .best import BestKeeper
 from .metrics import colour_distance, real_vs_real_floor, swd, swd_per_level
 from .progress import ProgressLine
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,

@@ -38,7 +38,7 @@ class TrainState:
         """The checkpoint payload; rngs and samplers hold every process's states, in rank order."""
         return {
             "config": config.to_dict(), "step": self.step, "images_seen": self.images_seen, "elapsed_s": self.elapsed_s,
-            "G": _cpu(self.G.state_dict()), "D": _cpu(self.D.state_dict()), "G_ema": _cpu(self.G_ema.state_dict()),
+            "G": cpu_state(self.G.state_dict()), "D": cpu_state(self.D.state_dict()), "G_ema": cpu_state(self.G_ema.state_dict()),
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(), "rng": rngs, "sampler": samplers,
         }
 
@@ -58,7 +58,8 @@ class TrainState:
                 group["lr"] = lr
 
 
-def _cpu(state: dict) -> dict:
+def cpu_state(state: dict) -> dict:
+    """A state dict's tensors detached and on the CPU, as checkpoints store them."""
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
