@@ -22,6 +22,7 @@ from blender_ganart.core.network import Generator
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from trainer_support import quiet, tiny_cli_args, tiny_config
 from trainer.archs import build_arch
+from trainer.checkpoint import load_checkpoint
 from trainer.cli import main
 from trainer.config import resolve
 from trainer.errors import ConfigError
@@ -167,3 +168,16 @@ def test_the_discriminator_sees_normals_as_the_add_on_makes_them(map_data, tmp_p
     pixels = fake[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
     np.testing.assert_allclose(pixels[..., 3:6], unit_normals(pixels[..., 3:6]), atol=1e-5)
     assert fake[:, :3].abs().max() <= 1 and fake[:, 6:].abs().max() <= 1
+
+
+def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
+    """A material run keeps the step with the lowest colour-plus-normals SWD: by the colour's alone
+    it could keep a generator whose normal maps had gone worse."""
+    run = tmp_path / "run"
+    train(tiny_config(map_data, run, steps=6, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
+    measured = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "swd" in r]
+    assert all("swd_normal" in r for r in measured)
+    best = min(measured, key=lambda r: r["swd"] + r["swd_normal"])
+    kept = load_checkpoint(run / "best.pt")
+    assert kept["step"] == best["step"]
+    assert kept["swd"] == pytest.approx(best["swd"] + best["swd_normal"], abs=2e-3)

@@ -120,7 +120,8 @@ class RunOptions:
     metrics_every: int = option(1000, "steps between SWD evaluations (0 = only at the end)", check="non_negative", resumable=True)
     metrics_images: int = option(128, "generated and real crops per SWD evaluation", check="at_least_1")
     keep_best: bool = option(False, "keep the generator with the lowest SWD measured (at the start, every "
-                             "--metrics-every steps, at the end) in RUN/best.pt; export takes it", resumable=True)
+                             "--metrics-every steps, at the end; colour plus normals for a run that learns "
+                             "them) in RUN/best.pt; export takes it", resumable=True)
     log_every: int = option(20, "steps between lines in metrics.jsonl", check="at_least_1", resumable=True)
 
 

@@ -217,12 +217,19 @@ def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: 
 
     def measure() -> dict:
         record = {"step": t.step, **evaluate()}
-        if keeper.offer(t.step, record["swd"], t.G_ema):
+        if keeper.offer(t.step, kept_by(record), t.G_ema):
             record["kept"] = True
         append_metrics(s.run_dir, record)
         return record
 
     return measure
+
+
+def kept_by(record: dict) -> float:
+    """What --keep-best ranks by: the colour's SWD, plus the normals' for a run that learns them.
+    A material model is kept for its relief as much as its colour: by the colour alone, a step
+    whose normal maps had gone worse could be the one kept."""
+    return record["swd"] + record.get("swd_normal", 0.0)
 
 
 def _finish(s: Setup, t: TrainState, stopped_by: str, measure: Callable[[], dict], say: Log) -> RunResult:
