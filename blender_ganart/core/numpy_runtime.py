@@ -87,16 +87,21 @@ class Conv:
         else:  # (9·M, C), rows (tap, m)
             self.matrix = np.ascontiguousarray(taps.reshape(-1, self.c_in))
 
-    def __call__(self, x: "np.ndarray | Padded", noise: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, x: "np.ndarray | Padded", noise: np.ndarray | None = None,
+                 padded_out: bool = False) -> "np.ndarray | Padded":
         """(C_in, H, W) → (C_out, H·f, W·f); noise: (H·f, W·f) when the conv has noise.
 
-        x is padded here, circularly; a Padded input (a head tile's window) comes padded already.
+        x is padded here, circularly; a Padded input (a head tile's window, or what a conv before
+        wrote with padded_out) comes padded already. padded_out: the result is written straight
+        into the next conv's padded input, its wrap-around border filled after: that saves the
+        next conv a copy of the whole activation.
         """
         padded = x if isinstance(x, Padded) else Padded.around(x)
         flat, height, width = padded.flat, padded.height, padded.width
         f, c_out = self.factor, self.spec.out_ch
         line = width + 2
-        out = np.empty((c_out, height * f, width * f), dtype=np.float32)
+        result = Padded.empty(c_out, height * f, width * f) if padded_out else None
+        out = result.interior if padded_out else np.empty((c_out, height * f, width * f), dtype=np.float32)
         taps_rows = KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
         band = max(1, min(height, BAND_BYTES // (4 * line * taps_rows)))
         if self.gather:  # the im2col block, then a row of ones (bias) and the noise planes
@@ -115,6 +120,9 @@ class Conv:
             else:
                 scale = None
             self._write(y, out[:, top * f : (top + rows) * f], rows, width, line, scale)
+        if padded_out:
+            result.wrap_border()
+            return result
         return out
 
     def _products(self, flat, top, rows, line, scratch, products, noise) -> np.ndarray:
@@ -161,7 +169,8 @@ class Conv:
         if self.factor == 2:  # rows (a, b, o), pixels (r, w) → output pixel (2r+a, 2w+b)
             phases = y.reshape(2, 2, c_out, rows, line)
             scales = scale.reshape(2, 2, 1, rows, line)
-            grid = dest.reshape(c_out, rows, 2, width, 2)
+            grid = dest.view()
+            grid.shape = (c_out, rows, 2, width, 2)  # raises rather than copy: dest may be strided
             for a in range(2):
                 for b in range(2):
                     np.multiply(phases[a, b, :, :, :width], scales[a, b, :, :, :width], out=grid[:, :, a, :, b])
@@ -207,6 +216,35 @@ class Padded:
     width: int
 
     @classmethod
+    def empty(cls, channels: int, height: int, width: int) -> "Padded":
+        """Room for a (channels, height, width) activation and its padding: write `interior`,
+        then call wrap_border."""
+        flat = np.empty((channels, (height + 2) * (width + 2) + 2), dtype=np.float32)
+        flat[:, -2:] = 0.0
+        return cls(flat, height, width)
+
+    @property
+    def grid(self) -> np.ndarray:
+        """(C, H+2, W+2): the activation with its one-pixel border, a view of flat."""
+        grid = self.flat[:, :-2].view()
+        grid.shape = (-1, self.height + 2, self.width + 2)  # raises rather than copy
+        return grid
+
+    @property
+    def interior(self) -> np.ndarray:
+        """(C, H, W): the activation itself, a strided view of flat."""
+        return self.grid[:, 1:-1, 1:-1]
+
+    def wrap_border(self) -> None:
+        """The border as circular padding of the interior: rows first, then whole columns, so the
+        corners come from the opposite corners."""
+        grid = self.grid
+        grid[:, 0, 1:-1] = grid[:, -2, 1:-1]
+        grid[:, -1, 1:-1] = grid[:, 1, 1:-1]
+        grid[:, :, 0] = grid[:, :, -2]
+        grid[:, :, -1] = grid[:, :, 1]
+
+    @classmethod
     def around(cls, x: np.ndarray) -> "Padded":
         """(C, H, W) padded circularly: what the network's circular padding sees."""
         _, height, width = x.shape
@@ -220,15 +258,13 @@ class Padded:
         One copy, from a few plain slices: a head tile's window and its padding come together.
         """
         channels, height, width = source.shape
-        rows, cols = bottom - top, right - left
-        flat = np.empty((channels, rows * cols + 2), dtype=np.float32)
-        flat[:, -2:] = 0.0
-        grid = flat[:, :-2].reshape(channels, rows, cols)
+        padded = cls.empty(channels, bottom - top - 2, right - left - 2)
+        grid = padded.grid
         for at_row, src_row, n_rows in _wrapped_runs(top, bottom, height):
             for at_col, src_col, n_cols in _wrapped_runs(left, right, width):
                 grid[:, at_row : at_row + n_rows, at_col : at_col + n_cols] = \
                     source[:, src_row : src_row + n_rows, src_col : src_col + n_cols]
-        return cls(flat, rows - 2, cols - 2)
+        return padded
 
 
 def _wrapped_runs(start: int, stop: int, period: int) -> list[tuple[int, int, int]]:
@@ -257,10 +293,10 @@ class NumpyGenerator:
         return cls(generator.config, {k: v.detach().cpu().float().numpy() for k, v in generator.state_dict().items()})
 
     def trunk(self, x: np.ndarray, split: int, noise) -> np.ndarray:
-        """Levels [0, split) on the whole (latent_dim, h, w) field."""
+        """Levels [0, split) on the whole (latent_dim, h, w) field: (C, h·r, w·r), a view."""
         for index in range(split):
             x = self._run_level(index, x, noise, (0, 0))
-        return x
+        return x.interior if isinstance(x, Padded) else x
 
     def head(self, x: "np.ndarray | Padded", split: int, noise, at: tuple[int, int] = (0, 0)) -> np.ndarray:
         """Levels [split, end) and the output conv; `at` as in network.Generator.head (the window
@@ -272,16 +308,16 @@ class NumpyGenerator:
             x = self._run_level(index, x, noise, (top, left))
         return self.to_output(x)
 
-    def _run_level(self, index: int, x: "np.ndarray | Padded", noise, at: tuple[int, int]) -> np.ndarray:
+    def _run_level(self, index: int, x: "np.ndarray | Padded", noise, at: tuple[int, int]) -> "Padded":
         first, *rest = self.levels[index]
         pixel_noise = None
         if first.noise_planes:
             f = first.factor
             height, width = (x.height, x.width) if isinstance(x, Padded) else x.shape[1:]
             pixel_noise = np.asarray(noise(index, at[0], at[1], height * f, width * f))[0, 0]
-        x = first(x, pixel_noise)
+        x = first(x, pixel_noise, padded_out=True)
         for conv in rest:
-            x = conv(x)
+            x = conv(x, padded_out=True)
         return x
 
 
