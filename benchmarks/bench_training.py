@@ -9,6 +9,9 @@ The project's target for the default recipe in 30 CPU minutes on ~100 images: bo
 
     .venv/bin/python benchmarks/bench_training.py --data data/metal --minutes 30
 
+`--init-from MODEL` starts the texture generator from a model file (e.g. a bundled model of
+another family) instead of random weights; `--archs texture` skips the DCGAN run.
+
 Takes 2 × --minutes plus a few minutes of evaluation; run it on a quiet machine.
 """
 
