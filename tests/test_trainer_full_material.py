@@ -181,3 +181,5 @@ def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
     kept = load_checkpoint(run / "best.pt")
     assert kept["step"] == best["step"]
     assert kept["swd"] == pytest.approx(best["swd"] + best["swd_normal"], abs=2e-3)
+    _, card = export_run(run, tmp_path / "kept.ganart.pt")
+    assert f"step {best['step']} of 6 (SWD of colour + normals {kept['swd']:.2f})" in card.training_command

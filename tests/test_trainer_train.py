@@ -117,7 +117,7 @@ def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_
 
     _, card = export_run(run, tmp_path / "best.ganart.pt")
     assert card.training_steps == best["step"]
-    assert f"exported the best by SWD it kept: step {best['step']} of 8" in card.training_command
+    assert f"exported the best by SWD it kept: step {best['step']} of 8 (SWD {kept['swd']:.2f})" in card.training_command
     _, last = export_run(run, tmp_path / "last.ganart.pt", best=False)
     assert last.training_steps == 8 and "exported the best" not in last.training_command
     assert main(["export", str(run), "--out", str(tmp_path / "cli.ganart.pt"), "--last"]) == 0

@@ -54,3 +54,15 @@ class BestKeeper:
         save_checkpoint(best_path(self.run_dir), {"step": int(step), "swd": float(swd), "G_ema": cpu_state(generator.state_dict())})
         self.swd = swd
         return True
+
+
+def kept_by(record: dict) -> float:
+    """What --keep-best ranks by: the colour's SWD, plus the normals' for a run that learns them.
+    A material model is kept for its relief as much as its colour: by the colour alone, a step
+    whose normal maps had gone worse could be the one kept."""
+    return record["swd"] + record.get("swd_normal", 0.0)
+
+
+def measure_name(maps: tuple[str, ...]) -> str:
+    """What kept_by measured, for the card and the notes that name the kept generator."""
+    return "SWD of colour + normals" if "normal" in maps else "SWD"

@@ -184,8 +184,8 @@ def _say_which_generator(run) -> None:
     """A run that kept a best generator is sampled and judged by that one, as export writes it."""
     if "best" in run.info:
         kept = run.info["best"]
-        print(f"note: the best generator the run kept (step {kept['step']} of {kept['of_steps']}, SWD "
-              f"{kept['swd']:.2f}); --last for its last checkpoint", file=sys.stderr)
+        print(f"note: the best generator the run kept (step {kept['step']} of {kept['of_steps']}, "
+              f"{kept['measure']} {kept['swd']:.2f}); --last for its last checkpoint", file=sys.stderr)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

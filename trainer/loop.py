@@ -23,7 +23,7 @@ from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
 from .archs import build_arch
-from .best import BestKeeper
+from .best import BestKeeper, kept_by
 from .checkpoint import load_checkpoint, set_rng_state
 from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet
@@ -223,13 +223,6 @@ def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: 
         return record
 
     return measure
-
-
-def kept_by(record: dict) -> float:
-    """What --keep-best ranks by: the colour's SWD, plus the normals' for a run that learns them.
-    A material model is kept for its relief as much as its colour: by the colour alone, a step
-    whose normal maps had gone worse could be the one kept."""
-    return record["swd"] + record.get("swd_normal", 0.0)
 
 
 def _finish(s: Setup, t: TrainState, stopped_by: str, measure: Callable[[], dict], say: Log) -> RunResult:

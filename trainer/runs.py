@@ -13,7 +13,7 @@ from blender_ganart.core.network import GeneratorConfig
 from blender_ganart.core.writable import unwritable_reason
 
 from .archs import Arch, build_arch
-from .best import read_best
+from .best import measure_name, read_best
 from .checkpoint import load_checkpoint
 from .config import DataOptions, ModelOptions, TrainConfig, flag, resolve
 from .errors import CheckpointError, ConfigError
@@ -76,7 +76,8 @@ def load_run(run_dir: str | Path, use_ema: bool = True, best: bool = False) -> L
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
     info = read_run_info(run_dir)
     if kept:
-        info["best"] = {"step": step, "swd": float(kept["swd"]), "of_steps": saved_step(ckpt)}
+        info["best"] = {"step": step, "swd": float(kept["swd"]), "of_steps": saved_step(ckpt),
+                        "measure": measure_name(config.map_list())}
     generator = arch.inference_generator(generator.eval().requires_grad_(False))
     return LoadedRun(config, arch, generator, step, run_dir, info)
 
