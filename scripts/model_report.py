@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crops", type=int, default=256, help="crops per set and scale for SWD")
     parser.add_argument("--crop", type=int, default=64, help="SWD crop at full texel density (4× that, downscaled, "
                                                              "for the structure scale)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the textures judged are of seeds FIRST_SEED to FIRST_SEED + 15 (another draw of the model)")
     parser.add_argument("--out", type=Path, default=SHEET_DIR, help="folder for the contact sheets")
     parser.add_argument("--no-sheets", action="store_true", help="only the numbers")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
@@ -63,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     # read as plain images would count its normal maps as colour textures).
     loaded = {path: load_model(path) for path in models}
     set_maps = max((model.card.maps for model in loaded.values()), key=len) if args.data else None
+    stems = [path.name for path in loaded]
     for path, model in loaded.items():
-        name = path.name.removesuffix(MODEL_SUFFIX)
+        # Files of one name from several folders are told apart by their paths.
+        name = path.name.removesuffix(MODEL_SUFFIX) if stems.count(path.name) == 1 else str(path)
         data = args.data or data_folder_for(path)
         # The data at its own resolution; a full-material model's colour against its sets' colour.
         images = load_training_images(data, set_maps or model.card.maps, args.crop).colour_only()
@@ -73,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         def make_texture(seed: int, size: int, tileable: bool):
             return synthesize(model, SynthesisOptions(seed, size, size, tileable=tileable))
 
-        report = texture_quality(images, make_texture, crop=args.crop, count=args.crops,
+        report = texture_quality(images, make_texture, crop=args.crop, count=args.crops, first_seed=args.first_seed,
                                  cell=model.config.upsampling, rot90=not directional)
         rows[name] = report
         print(f"== {name} ({model.card.name}, data {data})\n{report.table()}\n", flush=True)
         if not args.no_sheets:
             args.out.mkdir(parents=True, exist_ok=True)
-            contact_sheet(model, images).save(args.out / f"{name}.jpg", **SHEET_JPEG)
+            contact_sheet(model, images).save(args.out / f"{path.name.removesuffix(MODEL_SUFFIX)}.jpg", **SHEET_JPEG)
     print(f"{'model':10s} {'full':>6s} {'4x down':>8s} {'colour':>7s} {'lattice':>8s} {'(data)':>7s} {'seam':>5s}")
     for name, r in rows.items():
         coarse = "n/a" if r.coarse_ratio is None else f"{r.coarse_ratio:.2f}"

@@ -96,6 +96,13 @@ def directional(options: dict) -> dict:
 # were not shipped: run the next sittings with `keep_best=True, metrics_every=250` (trainer/best.py).
 GPU_AGAIN = dict(GPU, r1_gamma=0.2, max_minutes=7.5)
 
+# The same, keeping the EMA generator that measured best every 250 steps (trainer/best.py). On one
+# H100 shared by five runs (7 minutes, then resumed to 10; ~2500-3500 steps) the metal-maps run
+# below took it and ships. Third sittings of grass, wood and rock and a second of metal (then
+# ranked by the plain in-run SWD) kept steps that model_report.py rated no better than the files
+# they started from (README, "Keeping the best step"), so those recipes keep their sittings.
+GPU_KEEP = dict(GPU_AGAIN, keep_best=True, metrics_every=250)
+
 # Each recipe is what made the shipped file, all at full resolution for the generator with bilinear
 # upsampling and pixel noise: `then` holds the later sittings, each started from the export before it.
 RECIPES = {
@@ -120,15 +127,16 @@ def full_material(colour_model: str, options: dict) -> dict:
 
 # Full-material models, trained where a family's ufoai sets carry normal maps with height in
 # alpha (all six have some: `<family>-maps` in texture_sources.toml). Ground and rock: on the CPU;
-# grass and wood on a GPU, with the two-scale recipe of a second sitting. Bricks and metal took that
-# too but are not shipped: bricks drew its courses at the 32 px latent cell (lattice 24), and
-# metal's normals faced sideways on up to 28 % of the pixels (its data: 7 %).
+# grass and wood on a GPU, with the two-scale recipe of a second sitting; metal on a GPU with
+# keep-best (earlier metal runs without it drew normals facing sideways on up to 28 % of the
+# pixels, its data 7 %). Bricks took the two-scale recipe too but is not shipped: it drew its
+# courses at the 32 px latent cell (lattice 24).
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
                            full_material(name, directional(base) if recipe.options.get("rot90") is False else base))
-    for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "grass", "wood")
-    for base in [CPU if name in ("ground", "rock") else GPU_AGAIN]
+    for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "grass", "wood", "metal")
+    for base in [CPU if name in ("ground", "rock") else dict(GPU_KEEP, max_minutes=10) if name == "metal" else GPU_AGAIN]
 })
 
 

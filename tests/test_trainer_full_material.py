@@ -171,15 +171,17 @@ def test_the_discriminator_sees_normals_as_the_add_on_makes_them(map_data, tmp_p
 
 
 def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
-    """A material run keeps the step with the lowest colour-plus-normals SWD: by the colour's alone
-    it could keep a generator whose normal maps had gone worse."""
+    """A material run keeps the step with the lowest sum of colour and normals SWDs over their
+    floors: by the colour's alone it could keep a generator whose normal maps had gone worse."""
     run = tmp_path / "run"
     train(tiny_config(map_data, run, steps=6, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
-    measured = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "swd" in r]
-    assert all("swd_normal" in r for r in measured)
-    best = min(measured, key=lambda r: r["swd"] + r["swd_normal"])
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    normal_floor = next(r["normal_floor"] for r in records if "normal_floor" in r)
+    measured = [r for r in records if "swd" in r]
+    assert all(r["normal_ratio"] == pytest.approx(r["swd_normal"] / normal_floor, abs=2e-3) for r in measured)
+    best = min(measured, key=lambda r: r["full_ratio"] + r["normal_ratio"])
     kept = load_checkpoint(run / "best.pt")
-    assert kept["step"] == best["step"]
-    assert kept["swd"] == pytest.approx(best["swd"] + best["swd_normal"], abs=2e-3)
+    assert (kept["step"], kept["measure"]) == (best["step"], "SWD ÷ floor, full density + normals")
+    assert kept["score"] == pytest.approx(best["full_ratio"] + best["normal_ratio"], abs=2e-3)
     _, card = export_run(run, tmp_path / "kept.ganart.pt")
-    assert f"step {best['step']} of 6 (SWD of colour + normals {kept['swd']:.2f})" in card.training_command
+    assert f"step {best['step']} of 6 (SWD ÷ floor, full density + normals {kept['score']:.2f})" in card.training_command

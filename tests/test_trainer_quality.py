@@ -13,7 +13,8 @@ from trainer.config import resolve
 from trainer.data import ImageSet, load_image_folder
 from trainer.errors import ConfigError
 from trainer.archs import build_arch
-from trainer.quality import box_downscale, lattice_score, seam_ratio, texture_quality
+from trainer.data import CropSampler
+from trainer.quality import COARSE, box_downscale, lattice_score, real_scales, seam_ratio, texture_quality
 from trainer.loop import train
 from trainer_support import quiet, tiny_config, write_texture_folder
 
@@ -60,8 +61,11 @@ def test_report_puts_real_data_at_its_floor():
     real_images = [(im * 255).astype(np.uint8) for im in _noise_images(6, 512, seed=1)]
     images = ImageSet(real_images, [None] * 6)
 
-    def copy_of_data(seed: int, size: int, tileable: bool):
-        return real_images[seed % 6][:size, :size].astype(np.float32) / 255
+    def copy_of_data(seed: int, size: int, tileable: bool):  # a window of the data, each seed its own
+        rng = np.random.default_rng(seed)
+        image = real_images[int(rng.integers(6))]
+        y, x = rng.integers(image.shape[0] - size + 1, size=2)
+        return image[y : y + size, x : x + size].astype(np.float32) / 255
 
     def flat(seed: int, size: int, tileable: bool):
         return np.full((size, size, 3), 0.5, np.float32)
@@ -72,6 +76,24 @@ def test_report_puts_real_data_at_its_floor():
     assert bad.full_ratio > 3 * good.full_ratio and bad.colour > 10 * max(good.colour, 0.5)
     assert good.lattice == pytest.approx(good.lattice_real, rel=0.3)
     assert "4× downscale" in good.table()
+
+
+def test_real_scales_draw_large_crops_a_chunk_at_a_time_as_one_batch_would():
+    """The 4× scale's real crops are drawn in chunks (bounded memory) but are the very crops one
+    batch draws; data no image of which is 4 crops wide has no structure scale."""
+    real_images = [(im * 255).astype(np.uint8) for im in _noise_images(3, 160, seed=2)]
+    images = ImageSet(real_images, [None] * 3)
+    scales = real_scales(images, 32, 40, seed=5)
+    one_batch = box_downscale(CropSampler(images, COARSE * 32, 5 + 1, True, True).sample(40), COARSE)
+    torch.testing.assert_close(scales.coarse, one_batch)
+    assert scales.count == 40 and scales.crop == 32 and scales.coarse_floor > 0
+    # The real crops judged against themselves (other patches of them) are closer than a second
+    # draw of the data; a grey field is far above the floor.
+    assert max(scales.ratios(scales.full, scales.coarse)) < 1
+    grey = torch.zeros_like(scales.full)
+    assert min(scales.ratios(grey, grey)) > 3
+    small = real_scales(ImageSet([im[:100, :100] for im in real_images], [None] * 3), 32, 40, seed=5)
+    assert small.coarse is None and small.ratios(grey, grey)[1] is None
 
 
 def test_warm_start_copies_a_models_weights_and_refuses_another_shape(tmp_path):

@@ -95,20 +95,27 @@ def test_export_keeps_raw_and_ema_generators_apart(data, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(ema.generator.parameters(), raw.generator.parameters()))
 
 
-def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_path, capsys):
+def _score(record: dict) -> float:
+    """What --keep-best ranks by, recomputed from the record: each scale's SWD over its floor."""
+    return record["full_ratio"] + record.get("coarse_ratio", 0.0)
+
+
+def test_keep_best_keeps_the_best_generator_by_swd_over_floor_and_export_takes_it(data, tmp_path, capsys):
     """--keep-best measures the starting generator, every --metrics-every steps and the last, and
-    keeps the one with the lowest SWD: the very weights the run had at that step (a run stopped
-    there has them in its checkpoint). Export takes it and says so on the card; --last does not."""
+    keeps the one with the lowest SWD over its floor: the very weights the run had at that step
+    (a run stopped there has them in its checkpoint). Export takes it and says so on the card;
+    --last does not."""
     run = tmp_path / "run"
     train(tiny_config(data, run, steps=8, metrics_every=2, keep_best=True), log=quiet)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     measured = [r for r in records if "swd" in r]
     assert [r["step"] for r in measured] == [0, 2, 4, 6, 8]
-    running_best = [r["step"] for i, r in enumerate(measured) if r["swd"] < min([m["swd"] for m in measured[:i]] + [1e9])]
+    assert all(r["full_ratio"] > 0 and "coarse_ratio" not in r for r in measured)  # no image is 4 crops wide
+    running_best = [r["step"] for i, r in enumerate(measured) if _score(r) < min([_score(m) for m in measured[:i]] + [1e9])]
     assert [r["step"] for r in measured if r.get("kept")] == running_best
-    best = min(measured, key=lambda r: r["swd"])
+    best = min(measured, key=_score)
     kept = load_checkpoint(run / "best.pt")
-    assert (kept["step"], round(kept["swd"], 3)) == (best["step"], best["swd"])
+    assert (kept["step"], round(kept["score"], 3), kept["measure"]) == (best["step"], _score(best), "SWD ÷ floor, full density")
 
     short = tmp_path / "short"  # the same run, stopped at the kept step
     train(tiny_config(data, short, steps=max(best["step"], 1), metrics_every=2, keep_best=True), log=quiet)
@@ -117,7 +124,8 @@ def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_
 
     _, card = export_run(run, tmp_path / "best.ganart.pt")
     assert card.training_steps == best["step"]
-    assert f"exported the best by SWD it kept: step {best['step']} of 8 (SWD {kept['swd']:.2f})" in card.training_command
+    assert (f"exported the best by SWD it kept: step {best['step']} of 8 (SWD ÷ floor, full density {kept['score']:.2f})"
+            in card.training_command)
     _, last = export_run(run, tmp_path / "last.ganart.pt", best=False)
     assert last.training_steps == 8 and "exported the best" not in last.training_command
     assert main(["export", str(run), "--out", str(tmp_path / "cli.ganart.pt"), "--last"]) == 0
@@ -130,21 +138,46 @@ def test_keep_best_keeps_the_lowest_swd_generator_and_export_takes_it(data, tmp_
     assert "the best generator" not in capsys.readouterr().err
 
 
+def test_keep_best_counts_the_structure_scale_where_the_data_is_four_crops_wide(tmp_path):
+    """With images at least 4 crops wide, each evaluation also judges 4×-larger generated crops,
+    box-downscaled, against the data's (the report's structure scale), and keeps the step with
+    the lowest sum of both ratios; the floors are logged once, at the start."""
+    data = write_texture_folder(tmp_path / "large", count=4, size=(80, 72))
+    run = tmp_path / "run"
+    train(tiny_config(data, run, steps=4, metrics_every=2, keep_best=True, crop_size=16), log=quiet)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    floors = [r for r in records if "full_floor" in r]
+    assert len(floors) == 1 and floors[0]["step"] == 0 and floors[0]["coarse_floor"] > 0
+    measured = [r for r in records if "swd" in r]
+    assert all(r["coarse_ratio"] > 0 for r in measured)
+    best = min(measured, key=_score)
+    kept = load_checkpoint(run / "best.pt")
+    assert (kept["step"], kept["measure"]) == (best["step"], "SWD ÷ floor, full density + 4×")
+    assert kept["score"] == pytest.approx(_score(best), abs=2e-3)
+
+
 def test_keep_best_on_resume_drops_what_was_kept_after_the_checkpoint(data, tmp_path):
     """Steps after the checkpoint are trained again on resume, so a generator kept from them is
-    dropped (here a planted one no SWD could beat); a new run's folder keeps none from before."""
+    dropped (here a planted one nothing could beat); a new run's folder keeps none from before;
+    one kept by an older trainer (ranked by plain SWD) is replaced at the next evaluation."""
     from trainer.checkpoint import save_checkpoint
 
     run = tmp_path / "run"
     train(tiny_config(data, run, steps=4, metrics_every=2, keep_best=True), log=quiet)
-    planted = dict(load_checkpoint(run / "best.pt"), step=5, swd=0.0)
+    planted = dict(load_checkpoint(run / "best.pt"), step=5, score=0.0)
     save_checkpoint(run / "best.pt", planted)
     train(tiny_config(data, run, steps=6, metrics_every=2, keep_best=True), resume=True, log=quiet)
-    assert load_checkpoint(run / "best.pt")["swd"] > 0
-    # A planted one at or before the checkpoint's step stays: nothing beats an SWD of 0.
+    assert load_checkpoint(run / "best.pt")["score"] > 0
+    # A planted one at or before the checkpoint's step stays: nothing beats a score of 0.
     save_checkpoint(run / "best.pt", dict(planted, step=6))
     train(tiny_config(data, run, steps=8, metrics_every=2, keep_best=True), resume=True, log=quiet)
-    assert (load_checkpoint(run / "best.pt")["step"], load_checkpoint(run / "best.pt")["swd"]) == (6, 0.0)
+    assert (load_checkpoint(run / "best.pt")["step"], load_checkpoint(run / "best.pt")["score"]) == (6, 0.0)
+    # An older trainer's file, kept by an SWD of 0, is not comparable: the next evaluation replaces it.
+    older = {"step": 8, "swd": 0.0, "G_ema": planted["G_ema"]}
+    save_checkpoint(run / "best.pt", older)
+    assert load_run(run, best=True).info["best"]["measure"] == "SWD"
+    train(tiny_config(data, run, steps=10, metrics_every=2, keep_best=True), resume=True, log=quiet)
+    assert load_checkpoint(run / "best.pt")["step"] == 10 and load_checkpoint(run / "best.pt")["score"] > 0
     # Without --keep-best nothing is kept, and a new run's folder drops one an attempt stopped
     # before its first checkpoint left (export would take it otherwise).
     (tmp_path / "plain").mkdir()

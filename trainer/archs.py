@@ -39,12 +39,18 @@ class Arch:
     def build_discriminator(self) -> nn.Module:
         raise NotImplementedError
 
-    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latents(self, n: int, generator: torch.Generator | None = None, crop: int | None = None) -> torch.Tensor:
+        """Latents for n crops of `crop` px (None: the training crop)."""
         raise NotImplementedError
 
-    def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n, 3, crop, crop) in [-1, 1], as D sees fakes."""
+    def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None,
+                   crop: int | None = None) -> torch.Tensor:
+        """(n, 3, crop, crop) in [-1, 1], as D sees fakes (crop: as sample_latents drew z for)."""
         return g(z)
+
+    def makes_crops_of(self, crop: int) -> bool:
+        """Whether fake_batch can make crops of this size (fixed-size generators: only their own)."""
+        return crop == self.crop
 
     def inference_generator(self, g: nn.Module) -> nn.Module:
         """The generator to sample and evaluate: `g` itself unless the arch changes it for use."""
@@ -126,19 +132,25 @@ class TextureArch(Arch):
                                          self.gconfig.out_channels)
         return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm), self.gconfig.out_channels)
 
-    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latents(self, n: int, generator: torch.Generator | None = None, crop: int | None = None) -> torch.Tensor:
         """(n, latent_dim, cells, cells): i.i.d. local noise plus one global code per image,
         the same distribution blender_ganart.core.latent.latent_field draws for a seed."""
         c = self.gconfig
-        local = torch.randn(n, c.local_dim, self.cells, self.cells, generator=generator)
-        code = torch.randn(n, c.global_dim, 1, 1, generator=generator).expand(-1, -1, self.cells, self.cells)
+        cells = self.cells if crop is None else math.ceil(crop / c.upsampling) + 1
+        local = torch.randn(n, c.local_dim, cells, cells, generator=generator)
+        code = torch.randn(n, c.global_dim, 1, 1, generator=generator).expand(-1, -1, cells, cells)
         return torch.cat([local, code], dim=1)
 
-    def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def fake_batch(self, g: nn.Module, z: torch.Tensor, generator: torch.Generator | None = None,
+                   crop: int | None = None) -> torch.Tensor:
         full = g(z, noise=generator)  # (n, 3, P, P), periodic with period P = cells · upsampling
         n, _, period, _ = full.shape
+        crop = crop or self.crop
         offsets = torch.randint(0, period, (n, 2), generator=generator).to(full.device)
-        return unit_normals_torch(wrap_crop(full, offsets[:, :1], offsets[:, 1:], self.crop, self.crop), self.normal)
+        return unit_normals_torch(wrap_crop(full, offsets[:, :1], offsets[:, 1:], crop, crop), self.normal)
+
+    def makes_crops_of(self, crop: int) -> bool:
+        return True  # any size: the field is drawn a cell larger than the crop
 
     def seed_latents(self, seeds: list[int]) -> torch.Tensor:
         """Exactly the fields the add-on draws for these seeds (tileable, at this field size)."""
@@ -156,7 +168,9 @@ class DCGANArch(Arch):
     def build_discriminator(self) -> nn.Module:
         return DCGANDiscriminator(self.crop, self.config.model.g_base_width, bool(self.config.model.spectral_norm))
 
-    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latents(self, n: int, generator: torch.Generator | None = None, crop: int | None = None) -> torch.Tensor:
+        if crop not in (None, self.crop):
+            raise ValueError(f"a {self.config.model.arch} generator makes {self.crop} px images only, not {crop} px")
         return torch.randn(n, self.config.model.z_dim, generator=generator)
 
 

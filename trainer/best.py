@@ -1,12 +1,16 @@
-"""The run's best generator by its own SWD, kept beside the checkpoint (`--keep-best`).
+"""The run's best generator by its own measurements, kept beside the checkpoint (`--keep-best`).
 
 A GAN's last step is not its best: on the GPU, a third sitting of the grass model ended at 2.12 /
 3.11 × its floor where the second had ended at 1.42 / 2.51, and metal's second at 3.97 at the 4×
-scale where its first had 3.66. Keeping the EMA generator with the lowest SWD the run measured
-(every --metrics-every steps, at its start and at its end) makes a sitting end no worse, by that
+scale where its first had 3.66. Keeping the EMA generator that measured best (every
+--metrics-every steps, at its start and at its end) makes a sitting end no worse, by that
 measure, than the generator it started from. `export` takes this generator when the run kept one.
 
-    RUN/best.pt   {"step", "swd", "G_ema"}: written atomically, read like a checkpoint
+The measure is the quality report's (trainer/quality.py): the SWD over its real-vs-real floor at
+full texel density plus the same at the 4× structure scale (and, for a run that learns normals,
+their SWD over their floor), so each scale counts alike, whatever its SWD's size.
+
+    RUN/best.pt   {"step", "score", "measure", "G_ema"}: written atomically, read like a checkpoint
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ def read_best(run_dir: Path) -> dict | None:
 
 
 class BestKeeper:
-    """Offers each evaluation's generator; keeps it when its SWD is the lowest so far."""
+    """Offers each evaluation's generator; keeps it when its score is the lowest so far."""
 
     def __init__(self, run_dir: Path, enabled: bool, resumed_at: int | None = None):
         """resumed_at: the checkpoint's step when the run resumes, None for a new run."""
         self.run_dir, self.enabled = Path(run_dir), enabled
-        self.swd = float("inf")
+        self.score = float("inf")
         kept = read_best(run_dir) if enabled else None
         # A resumed run drops what was kept after its checkpoint: those steps are trained again, and
         # it must end as the uninterrupted run would. (A new run's folder starts without one:
@@ -44,25 +48,32 @@ class BestKeeper:
         if kept is not None and resumed_at is not None and int(kept["step"]) > resumed_at:
             best_path(run_dir).unlink()
             kept = None
-        if kept is not None:
-            self.swd = float(kept["swd"])
+        # One kept by an older trainer (by plain SWD, key "swd") cannot be compared: the next
+        # evaluation's generator replaces it.
+        if kept is not None and "score" in kept:
+            self.score = float(kept["score"])
 
-    def offer(self, step: int, swd: float, generator: nn.Module) -> bool:
-        """True when `generator` (at `step`, measured at `swd`) is now the kept one."""
-        if not self.enabled or not swd < self.swd:
+    def offer(self, step: int, score: float, measure: str, generator: nn.Module) -> bool:
+        """True when `generator` (at `step`, scoring `score` by `measure`) is now the kept one."""
+        if not self.enabled or not score < self.score:
             return False
-        save_checkpoint(best_path(self.run_dir), {"step": int(step), "swd": float(swd), "G_ema": cpu_state(generator.state_dict())})
-        self.swd = swd
+        save_checkpoint(best_path(self.run_dir), {"step": int(step), "score": float(score), "measure": measure,
+                                                  "G_ema": cpu_state(generator.state_dict())})
+        self.score = score
         return True
 
 
+RATIOS = ("full_ratio", "coarse_ratio", "normal_ratio")
+
+
 def kept_by(record: dict) -> float:
-    """What --keep-best ranks by: the colour's SWD, plus the normals' for a run that learns them.
-    A material model is kept for its relief as much as its colour: by the colour alone, a step
-    whose normal maps had gone worse could be the one kept."""
-    return record["swd"] + record.get("swd_normal", 0.0)
+    """What --keep-best ranks by: the sum of the record's SWDs over their floors. A material model
+    is kept for its relief as much as its colour: by the colour alone, a step whose normal maps
+    had gone worse could be the one kept."""
+    return sum(record[key] for key in RATIOS if key in record)
 
 
-def measure_name(maps: tuple[str, ...]) -> str:
-    """What kept_by measured, for the card and the notes that name the kept generator."""
-    return "SWD of colour + normals" if "normal" in maps else "SWD"
+def measure_name(record: dict) -> str:
+    """What kept_by measured in this record, for the card and the notes that name the kept generator."""
+    parts = {"full_ratio": "full density", "coarse_ratio": "4×", "normal_ratio": "normals"}
+    return "SWD ÷ floor, " + " + ".join(name for key, name in parts.items() if key in record)

@@ -185,7 +185,7 @@ def _say_which_generator(run) -> None:
     if "best" in run.info:
         kept = run.info["best"]
         print(f"note: the best generator the run kept (step {kept['step']} of {kept['of_steps']}, "
-              f"{kept['measure']} {kept['swd']:.2f}); --last for its last checkpoint", file=sys.stderr)
+              f"{kept['measure']} {kept['score']:.2f}); --last for its last checkpoint", file=sys.stderr)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

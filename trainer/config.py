@@ -119,9 +119,10 @@ class RunOptions:
     sample_every: int = option(500, "steps between sample grids (0 = only at the end)", check="non_negative", resumable=True)
     metrics_every: int = option(1000, "steps between SWD evaluations (0 = only at the end)", check="non_negative", resumable=True)
     metrics_images: int = option(128, "generated and real crops per SWD evaluation", check="at_least_1")
-    keep_best: bool = option(False, "keep the generator with the lowest SWD measured (at the start, every "
-                             "--metrics-every steps, at the end; colour plus normals for a run that learns "
-                             "them) in RUN/best.pt; export takes it", resumable=True)
+    keep_best: bool = option(False, "keep the generator that measured best (at the start, every --metrics-every "
+                             "steps, at the end) in RUN/best.pt, by the quality report's SWD over its floor at "
+                             "full texel density plus at 4x (plus the normals' for a run that learns them); "
+                             "export takes it", resumable=True)
     log_every: int = option(20, "steps between lines in metrics.jsonl", check="at_least_1", resumable=True)
 
 

@@ -44,7 +44,7 @@ def export_run(run_dir: str | Path, out: str | Path, name: str = "", description
         command += f" ; resumed at step {resumed['at_step']}: {resumed['command']}"
     if "best" in run.info:
         kept = run.info["best"]
-        command += f" ; {KEPT_NOTE}: step {kept['step']} of {kept['of_steps']} ({kept['measure']} {kept['swd']:.2f})"
+        command += f" ; {KEPT_NOTE}: step {kept['step']} of {kept['of_steps']} ({kept['measure']} {kept['score']:.2f})"
     card = ModelCard(
         name=name or Path(run_dir).resolve().name,
         description=description,

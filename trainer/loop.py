@@ -18,27 +18,25 @@ import torch
 
 from blender_ganart.core.devices import resolve_device
 from blender_ganart.core.errors import SynthesisOptionsError
-from blender_ganart.core.model_maps import channel_slices
 from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
 from .archs import build_arch
-from .best import BestKeeper, kept_by
+from .best import BestKeeper, kept_by, measure_name
 from .checkpoint import load_checkpoint, set_rng_state
 from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet
 from .errors import ConfigError
 from .map_sets import load_training_images
-from .metrics import colour_distance, real_vs_real_floor, swd, swd_per_level
 from .progress import ProgressLine
+from .run_measure import RunMeasure
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,
                          summary_text, write_summary)
-from .sampling import generated_crops, save_grid, seed_images
+from .sampling import save_grid, seed_images
 from .signals import StopRequest
 from .state import TrainState, saved_streams
 from .steps import Setup, checkpoint, d_step, g_step, update_ema
 
-EVAL_SEED = 20180203  # fixed latents and real crops for metrics, so numbers compare across steps
 _DATA_STREAM, _NOISE_STREAM = 0xDA7A, 0x4015E
 
 Log = Callable[[str], None]
@@ -109,7 +107,8 @@ def _run_steps(s: Setup, t: TrainState, measure: Callable[[], dict]) -> str:
             if s.info.is_main and c.run.metrics_every and t.step % c.run.metrics_every == 0 and t.step < c.run.steps:
                 record = measure()
                 kept = " (the best so far: kept)" if record.get("kept") else ""
-                progress.note(f"step {t.step}: SWD {record['swd']:.2f}, colour distance {record['colour']:.2f}{kept}")
+                progress.note(f"step {t.step}: SWD {record['swd']:.2f}, colour distance {record['colour']:.2f}, "
+                              f"{measure_name(record)} {kept_by(record):.2f}{kept}")
 
             t.elapsed_s = time.monotonic() - started
             out_of_time = bool(c.run.max_minutes) and t.elapsed_s >= 60 * c.run.max_minutes
@@ -185,29 +184,14 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
 
 
 def _evaluation(s: Setup, t: TrainState, images: ImageSet, resume: bool, say: Log) -> Callable[[], dict]:
-    """SWD and colour distance of G_ema's colour, against the same real crops and latents at every
-    call (and, for a run that learns normals, the SWD of its normal maps); a new run first logs the
-    real-vs-real floor."""
+    """G_ema's measurements (trainer/run_measure.py) against the same real crops and latents at
+    every call; a new run first logs the real-vs-real floors."""
     d, count = s.config.data, s.config.run.metrics_images
-    eval_all = CropSampler(images, d.crop_size, EVAL_SEED, d.flips, d.rot90).sample(2 * count)
-    eval_real = eval_all[:, :3]
-    normal = channel_slices(images.maps).get("normal")
+    measure = RunMeasure(s.arch, images, count, d.flips, d.rot90)
     if s.info.is_main and not resume:
-        floor = real_vs_real_floor(eval_real, seed=EVAL_SEED)
-        append_metrics(s.run_dir, {"step": 0, "swd_floor": round(floor, 3)})
-        say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {floor:.2f}")
-
-    def evaluate() -> dict:
-        fake_all = generated_crops(s.arch, t.G_ema, count, s.device, EVAL_SEED)
-        real, fake = eval_real[:count], fake_all[:, :3]
-        levels = swd_per_level(real, fake, seed=EVAL_SEED)
-        record = {"swd": round(sum(levels) / len(levels), 3), "swd_levels": [round(v, 3) for v in levels],
-                  "colour": round(colour_distance(real, fake), 3)}
-        if normal is not None:
-            record["swd_normal"] = round(swd(eval_all[:count, normal], fake_all[:, normal], seed=EVAL_SEED), 3)
-        return record
-
-    return evaluate
+        append_metrics(s.run_dir, {"step": 0, **{k: round(v, 3) for k, v in measure.floors.items()}})
+        say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {measure.floors['swd_floor']:.2f}")
+    return lambda: measure(t.G_ema, s.device)
 
 
 def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: bool) -> Callable[[], dict]:
@@ -217,7 +201,7 @@ def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: 
 
     def measure() -> dict:
         record = {"step": t.step, **evaluate()}
-        if keeper.offer(t.step, kept_by(record), t.G_ema):
+        if keeper.offer(t.step, kept_by(record), measure_name(record), t.G_ema):
             record["kept"] = True
         append_metrics(s.run_dir, record)
         return record

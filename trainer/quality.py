@@ -26,6 +26,7 @@ from .metrics import as_nchw, colour_distance, swd
 TextureMaker = Callable[[int, int, bool], np.ndarray]
 
 COARSE = 4  # the structure scale: crops 4× larger, box-downscaled by 4
+REPORT_CROP = 64  # the full-density crop of the report (scripts/model_report.py's default)
 LATTICE_CROP = 256  # the lattice score's analysis window, in pixels
 
 
@@ -79,25 +80,86 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = 64, count: int = 128,
+@dataclass(frozen=True)
+class RealScales:
+    """The real side of the report's two SWD scales, drawn once: crops at full texel density and
+    4×-larger crops box-downscaled, each beside its real-vs-real floor. Drawn once so that every
+    generator judged against it (each evaluation of a run, each model of a report) meets the same
+    crops, and differences between them are the generators', not the draw's."""
+
+    full: torch.Tensor  # (count, 3, crop, crop) in [-1, 1]
+    full_floor: float
+    colour_floor: float
+    coarse: torch.Tensor | None  # (count, 3, crop, crop): None where no image is 4 crops wide
+    coarse_floor: float | None
+    seed: int
+
+    @property
+    def crop(self) -> int:
+        return self.full.shape[-1]
+
+    @property
+    def count(self) -> int:
+        return self.full.shape[0]
+
+    def swds(self, fake_full: torch.Tensor, fake_coarse: torch.Tensor | None = None) -> tuple[float, float | None]:
+        """The SWD of generated crops at each scale (None for a scale either side lacks)."""
+        full = swd(self.full, fake_full[:, :3], seed=self.seed)
+        if self.coarse is None or fake_coarse is None:
+            return full, None
+        return full, swd(self.coarse, fake_coarse[:, :3], seed=self.seed)
+
+    def ratios(self, fake_full: torch.Tensor, fake_coarse: torch.Tensor | None = None) -> tuple[float, float | None]:
+        """swds over their floors: 1 = as close as two draws of the data are to each other."""
+        full, coarse = self.swds(fake_full, fake_coarse)
+        return _ratio(full, self.full_floor), None if coarse is None else _ratio(coarse, self.coarse_floor)
+
+
+def real_scales(real: ImageSet, crop: int, count: int, *, flips: bool = True, rot90: bool = True, seed: int = 0,
+                coarse: bool = True) -> RealScales:
+    """The colour of `real` (its first three channels) at both scales; coarse=False skips the 4×
+    scale (for generators that cannot make crops that large)."""
+    real_a = _real_crops(real, crop, count, flips, rot90, seed + 1)[:, :3]
+    real_b = _real_crops(real, crop, count, flips, rot90, seed + 2)[:, :3]
+    scales = dict(full=real_a, full_floor=swd(real_a, real_b, seed=seed), colour_floor=colour_distance(real_a, real_b),
+                  coarse=None, coarse_floor=None, seed=seed)
+    keep = [i for i, im in enumerate(real.images) if min(im.shape[:2]) >= COARSE * crop]
+    if coarse and keep:
+        large = ImageSet([real.images[i] for i in keep], [real.paths[i] for i in keep], maps=real.maps)
+        coarse_a, coarse_b = (_coarse_real_crops(large, crop, count, flips, rot90, seed + k) for k in (1, 2))
+        scales.update(coarse=coarse_a, coarse_floor=swd(coarse_a, coarse_b, seed=seed))
+    return RealScales(**scales)
+
+
+def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = REPORT_CROP, count: int = 128,
                     cell: int = 32, seeds: int = 16, size: int = 512, flips: bool = True, rot90: bool = True,
-                    seed: int = 0) -> QualityReport:
-    """The full report for a generator that makes textures of any size (the texture arch)."""
-    size = max(size, COARSE * crop, LATTICE_CROP)
-    textures = [make_texture(s, size, False) for s in range(seeds)]
+                    seed: int = 0, first_seed: int = 0) -> QualityReport:
+    """The full report for a generator that makes textures of any size (the texture arch).
+
+    Each of the `count` crops per scale comes from its own texture (seeds first_seed …
+    first_seed + count - 1, each COARSE·crop px: the whole texture box-downscaled for the
+    structure scale, a random crop-size window of it at full density). Crops cut from a few large
+    textures share their global code and overlap: with 8 per texture of 16 seeds, the 4× ratio of
+    one model moved from 2.63 to 3.45 between seeds 0-15 and 16-31. The lattice score, which wants
+    large windows, uses `seeds` textures of `size` px."""
     rng = np.random.Generator(np.random.PCG64(seed))
-    fake_full = _crops_of(textures, crop, count, rng)
-    fake_coarse = box_downscale(_crops_of(textures, COARSE * crop, count, rng), COARSE)
-    report = crop_quality(real, fake_full, flips=flips, rot90=rot90, seed=seed)
-    large = ImageSet([im for im in real.images if min(im.shape[:2]) >= COARSE * crop],
-                     [p for p, im in zip(real.paths, real.images) if min(im.shape[:2]) >= COARSE * crop])
-    if len(large):
-        real_coarse = [box_downscale(_real_crops(large, COARSE * crop, count, flips, rot90, seed + k), COARSE)
-                       for k in (1, 2)]
-        report.swd_coarse = swd(real_coarse[0], fake_coarse, seed=seed)
-        report.swd_coarse_floor = swd(real_coarse[0], real_coarse[1], seed=seed)
+    large = COARSE * crop
+    fake_full = torch.empty(count, 3, crop, crop)
+    fake_coarse = torch.empty(count, 3, crop, crop)
+    for i in range(count):
+        texture = torch.from_numpy(np.ascontiguousarray(make_texture(first_seed + i, large, False)[..., :3]))
+        texture = texture.permute(2, 0, 1) * 2 - 1
+        y, x = (int(v) for v in rng.integers(large - crop + 1, size=2))
+        fake_full[i] = texture[:, y : y + crop, x : x + crop]
+        fake_coarse[i] = box_downscale(texture[None], COARSE)[0]
+    scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed)
+    swd_full, swd_coarse = scales.swds(fake_full, fake_coarse)
+    report = QualityReport(crop, count, swd_full, scales.full_floor, colour_distance(scales.full, fake_full),
+                           scales.colour_floor, swd_coarse, scales.coarse_floor)
     window = lattice_window(real, cell)
     if window:
+        size = max(size, window)
+        textures = [make_texture(s, size, False) for s in range(first_seed, first_seed + seeds)]
         report.lattice = lattice_score(textures, cell, window)
         report.lattice_real = lattice_score([im.astype(np.float32) / 255 for im in real.images], cell, window)
     report.seam = float(np.mean([seam_ratio(make_texture(s, 8 * cell, True)) for s in range(4)]))
@@ -109,25 +171,22 @@ def crop_quality(real: ImageSet, fake: torch.Tensor, *, flips: bool = True, rot9
     """SWD and colour at full texel density only: for generators with a fixed output size."""
     fake = as_nchw(fake)
     count, crop = fake.shape[0], fake.shape[-1]
-    real_a = _real_crops(real, crop, count, flips, rot90, seed + 1)
-    real_b = _real_crops(real, crop, count, flips, rot90, seed + 2)
-    return QualityReport(crop, count, swd(real_a, fake, seed=seed), swd(real_a, real_b, seed=seed),
-                         colour_distance(real_a, fake), colour_distance(real_a, real_b))
+    scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed, coarse=False)
+    return QualityReport(crop, count, scales.swds(fake)[0], scales.full_floor, colour_distance(scales.full, fake),
+                         scales.colour_floor)
 
 
 def _real_crops(images: ImageSet, crop: int, count: int, flips: bool, rot90: bool, seed: int) -> torch.Tensor:
     return CropSampler(images, crop, seed, flips, rot90).sample(count)
 
 
-def _crops_of(textures: list[np.ndarray], crop: int, count: int, rng: np.random.Generator) -> torch.Tensor:
-    """count random crops (N, 3, crop, crop) in [-1, 1] from (H, W, 3) textures in [0, 1]."""
-    out = np.empty((count, crop, crop, 3), dtype=np.float32)
-    for i in range(count):
-        texture = textures[int(rng.integers(len(textures)))]
-        y = int(rng.integers(texture.shape[0] - crop + 1))
-        x = int(rng.integers(texture.shape[1] - crop + 1))
-        out[i] = texture[y : y + crop, x : x + crop, :3]
-    return torch.from_numpy(out).permute(0, 3, 1, 2) * 2 - 1
+def _coarse_real_crops(images: ImageSet, crop: int, count: int, flips: bool, rot90: bool, seed: int,
+                       chunk: int = 32) -> torch.Tensor:
+    """count real crops COARSE·crop wide, box-downscaled to crop: drawn a chunk at a time (the
+    same draws as one batch) so that only a chunk of large crops is ever held."""
+    sampler = CropSampler(images, COARSE * crop, seed, flips, rot90)
+    parts = [box_downscale(sampler.sample(min(chunk, count - start))[:, :3], COARSE) for start in range(0, count, chunk)]
+    return torch.cat(parts)
 
 
 def box_downscale(images: torch.Tensor, factor: int) -> torch.Tensor:

@@ -163,6 +163,10 @@ def summary_text(result: RunResult, run_dir: Path) -> str:
     m = result.final_metrics
     if m:
         lines.append(f"SWD {m['swd']:.2f} (per level {m['swd_levels']}), colour distance {m['colour']:.2f}")
+        over_floor = [f"{name} {m[key]:.2f}" for key, name in
+                      (("full_ratio", "full density"), ("coarse_ratio", "4×"), ("normal_ratio", "normals")) if key in m]
+        if over_floor:
+            lines.append("SWD ÷ its real-vs-real floor: " + ", ".join(over_floor))
     lines.append(f"samples: {run_dir / SAMPLES_NAME}; export with: python -m trainer export "
                  f"{shlex.quote(str(run_dir))} --out NAME.ganart.pt --name NAME --license LICENSE")
     return "\n".join(lines)

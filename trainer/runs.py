@@ -13,7 +13,7 @@ from blender_ganart.core.network import GeneratorConfig
 from blender_ganart.core.writable import unwritable_reason
 
 from .archs import Arch, build_arch
-from .best import measure_name, read_best
+from .best import read_best
 from .checkpoint import load_checkpoint
 from .config import DataOptions, ModelOptions, TrainConfig, flag, resolve
 from .errors import CheckpointError, ConfigError
@@ -60,7 +60,7 @@ def check_resumable(run_dir: str | Path) -> None:
 
 def load_run(run_dir: str | Path, use_ema: bool = True, best: bool = False) -> LoadedRun:
     """The run's generator at its checkpoint, or (best) the one it kept as its best by SWD
-    (trainer/best.py) when it kept one; `info["best"]` then holds that generator's step and SWD."""
+    (trainer/best.py) when it kept one; `info["best"]` then holds that generator's step and score."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"not a run folder: {run_dir}")
@@ -76,8 +76,9 @@ def load_run(run_dir: str | Path, use_ema: bool = True, best: bool = False) -> L
         raise CheckpointError(f"the checkpoint in {run_dir} does not match its own configuration ({exc})") from None
     info = read_run_info(run_dir)
     if kept:
-        info["best"] = {"step": step, "swd": float(kept["swd"]), "of_steps": saved_step(ckpt),
-                        "measure": measure_name(config.map_list())}
+        # A file kept by an older trainer ranked by plain SWD (no "score" key).
+        info["best"] = {"step": step, "score": float(kept.get("score", kept.get("swd", 0.0))), "of_steps": saved_step(ckpt),
+                        "measure": kept.get("measure", "SWD")}
     generator = arch.inference_generator(generator.eval().requires_grad_(False))
     return LoadedRun(config, arch, generator, step, run_dir, info)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,13 @@ SAMPLE_SEEDS = tuple(range(16))  # the fixed seeds of every sample grid
 @torch.no_grad()
 def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.device, crop: bool,
                   generator: torch.Generator | None = None, chunk: int = 16,
-                  noise: PixelNoise | None = None) -> torch.Tensor:
+                  noise: PixelNoise | None = None, crop_size: int | None = None,
+                  reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """(n, …) latents → (n, 3, H, W) float32 CPU images in [-1, 1], without touching g's state.
 
-    Whole images (crop=False) take their pixel noise from `noise` (one seed per latent) if given.
+    Whole images (crop=False) take their pixel noise from `noise` (one seed per latent) if given;
+    crops are crop_size px (None: the training crop). `reduce` maps each chunk before they are
+    joined, so that only a chunk of large images is ever held.
 
     Batch-norm generators (DCGAN) run in training mode on a copy, as in the DCGAN paper's
     samples: their running statistics lag behind a quickly changing generator.
@@ -43,21 +47,25 @@ def run_generator(arch: Arch, g: nn.Module, z: torch.Tensor, device: torch.devic
     for start in range(0, z.shape[0], chunk):
         part = z[start : start + chunk].to(device)
         if crop:
-            images = arch.fake_batch(g, part, generator)
+            images = arch.fake_batch(g, part, generator, crop_size)
         elif noise is not None:
             images = g(part, noise=noise[start : start + chunk])
         else:
             images = g(part)
-        out.append(images.float().cpu())
+        images = images.float().cpu()
+        out.append(reduce(images) if reduce else images)
     g.train(was_training)
     return torch.cat(out)
 
 
-def generated_crops(arch: Arch, g: nn.Module, count: int, device: torch.device, seed: int) -> torch.Tensor:
-    """count training-size crops from fresh latents of a fixed seed: comparable across steps."""
+def generated_crops(arch: Arch, g: nn.Module, count: int, device: torch.device, seed: int,
+                    crop_size: int | None = None,
+                    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """count crops (training size, or crop_size) from fresh latents of a fixed seed: comparable
+    across steps. `reduce`: as in run_generator."""
     gen = torch.Generator().manual_seed(seed)
-    z = arch.sample_latents(count, gen)
-    return run_generator(arch, g, z, device, crop=True, generator=gen)
+    z = arch.sample_latents(count, gen, crop_size)
+    return run_generator(arch, g, z, device, crop=True, generator=gen, crop_size=crop_size, reduce=reduce)
 
 
 def seed_images(arch: Arch, g: nn.Module, device: torch.device, seeds=SAMPLE_SEEDS) -> torch.Tensor:

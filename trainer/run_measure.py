@@ -1,0 +1,81 @@
+"""What a run measures every --metrics-every steps, and what --keep-best ranks by.
+
+Each evaluation judges the generator against the same real crops and latents (fixed seeds), so
+numbers compare across steps and across runs on the same data:
+- "swd" (a mean over Laplacian levels of the training-size crops' SWD) and "colour": the run's
+  long-standing curve;
+- "full_ratio" and "coarse_ratio": the quality report's two scales (trainer/quality.py), each SWD
+  over its real-vs-real floor, the scales an artist judges a texture at;
+- for a run that learns normals, "swd_normal" and "normal_ratio" (over the normals' own floor).
+
+--keep-best ranks by the ratios (trainer/best.py), not by "swd": a mean over levels is swung by
+its coarsest level (a crop's mean colour), and over a GPU sitting it rated steps best that the
+report then found farther from the data at full density (README, "Keeping the best step").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from blender_ganart.core.model_maps import channel_slices
+
+from .archs import Arch
+from .data import CropSampler, ImageSet
+from .metrics import colour_distance, real_vs_real_floor, swd, swd_per_level
+from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, real_scales
+from .sampling import generated_crops
+
+EVAL_SEED = 20180203  # fixed latents and real crops for metrics, so numbers compare across steps
+
+
+class RunMeasure:
+    """The real side of every evaluation, drawn once per run: crops and floors."""
+
+    def __init__(self, arch: Arch, images: ImageSet, count: int, flips: bool = True, rot90: bool = True):
+        self.arch, self.count = arch, count
+        crop = arch.crop
+        eval_all = CropSampler(images, crop, EVAL_SEED, flips, rot90).sample(2 * count)
+        self.real = eval_all[:count, :3]
+        self.normal = channel_slices(images.maps).get("normal")
+        self.real_normals = eval_all[:count, self.normal] if self.normal else None
+        full_crop = min(REPORT_CROP, crop)
+        self.scales: RealScales = real_scales(images, full_crop, count, flips=flips, rot90=rot90, seed=EVAL_SEED,
+                                              coarse=arch.makes_crops_of(COARSE * full_crop))
+        self.floors = {"swd_floor": real_vs_real_floor(eval_all[:, :3], seed=EVAL_SEED),
+                       "full_floor": self.scales.full_floor}
+        if self.scales.coarse_floor is not None:
+            self.floors["coarse_floor"] = self.scales.coarse_floor
+        if self.normal:
+            self.floors["normal_floor"] = swd(self.real_normals, eval_all[count:, self.normal], seed=EVAL_SEED)
+
+    def __call__(self, g: nn.Module, device: torch.device) -> dict:
+        """One evaluation of generator g (rounded to 3 decimals, as metrics.jsonl keeps it)."""
+        fake_all = generated_crops(self.arch, g, self.count, device, EVAL_SEED)
+        fake = fake_all[:, :3]
+        levels = swd_per_level(self.real, fake, seed=EVAL_SEED)
+        record = {"swd": sum(levels) / len(levels), "swd_levels": levels, "colour": colour_distance(self.real, fake)}
+        if self.normal:
+            record["swd_normal"] = swd(self.real_normals, fake_all[:, self.normal], seed=EVAL_SEED)
+            record["normal_ratio"] = record["swd_normal"] / max(self.floors["normal_floor"], 1e-9)
+        full, coarse = self.scales.ratios(*self._generated_scales(g, device))
+        record["full_ratio"] = full
+        if coarse is not None:
+            record["coarse_ratio"] = coarse
+        return _rounded(record)
+
+    def _generated_scales(self, g: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """g's colour at the report's two scales, from fixed latents: the top-left full-density
+        crop of each 4×-larger crop (the larger crop sits at a random offset already) and the
+        whole of it box-downscaled; only the full scale for a generator of one output size."""
+        crop = self.scales.crop
+        if self.scales.coarse is None:
+            return generated_crops(self.arch, g, self.count, device, EVAL_SEED + 1)[:, :3, :crop, :crop], None
+        both = generated_crops(self.arch, g, self.count, device, EVAL_SEED + 1, crop_size=COARSE * crop,
+                               reduce=lambda large: torch.cat([large[:, :3, :crop, :crop],
+                                                               box_downscale(large[:, :3], COARSE)], dim=1))
+        return both[:, :3], both[:, 3:]
+
+
+def _rounded(record: dict) -> dict:
+    return {k: [round(x, 3) for x in v] if isinstance(v, list) else round(v, 3) for k, v in record.items()}
