@@ -10,7 +10,7 @@ numbers compare across steps and across runs on the same data:
 
 --keep-best ranks by the ratios (trainer/best.py), not by "swd": a mean over levels is swung by
 its coarsest level (a crop's mean colour), and over a GPU sitting it rated steps best that the
-report then found farther from the data at full density (README, "Keeping the best step").
+report then found farther from the data at full density (README, "Keeping the best generator").
 """
 
 from __future__ import annotations
