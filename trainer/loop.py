@@ -186,12 +186,18 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
 def _evaluation(s: Setup, t: TrainState, images: ImageSet, resume: bool, say: Log) -> Callable[[], dict]:
     """G_ema's measurements (trainer/run_measure.py) against the same real crops and latents at
     every call; a new run first logs the real-vs-real floors."""
+    if not s.info.is_main:  # only the main rank measures: spare the others drawing crops and floors
+        return _measured_on_main_only
     d, count = s.config.data, s.config.run.metrics_images
     measure = RunMeasure(s.arch, images, count, d.flips, d.rot90)
-    if s.info.is_main and not resume:
+    if not resume:
         append_metrics(s.run_dir, {"step": 0, **{k: round(v, 3) for k, v in measure.floors.items()}})
         say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {measure.floors['swd_floor']:.2f}")
     return lambda: measure(t.G_ema, s.device)
+
+
+def _measured_on_main_only() -> dict:
+    raise RuntimeError("evaluations run on the main rank only")
 
 
 def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: bool) -> Callable[[], dict]:
