@@ -1,8 +1,8 @@
 """The run's best generator by its own measurements, kept beside the checkpoint (`--keep-best`).
 
-A GAN's last step is not its best: on the GPU, a third sitting of the grass model ended at 2.12 /
-3.11 × its floor where the second had ended at 1.42 / 2.51, and metal's second at 3.97 at the 4×
-scale where its first had 3.66. Keeping the EMA generator that measured best (every
+A GAN's last step is not its best: on the GPU (by the 0.5 report), a third sitting of the grass
+model ended at 2.12 / 3.11 × its floor where the second had ended at 1.42 / 2.51, and metal's
+second at 3.97 at the 4× scale where its first had 3.66. Keeping the EMA generator that measured best (every
 --metrics-every steps, at its start and at its end) makes a sitting end no worse, by that
 measure, than the generator it started from. `export` takes this generator when the run kept one.
 

@@ -5,7 +5,7 @@
     RUN/metrics.jsonl    one JSON record a line: losses every --log-every steps, SWD evaluations
     RUN/checkpoint.pt    the training state (trainer/state.py), written atomically
     RUN/summary.json     how the last session of the run ended
-    RUN/best.pt          the generator with the lowest SWD measured, with --keep-best (trainer/best.py)
+    RUN/best.pt          the generator that measured best, with --keep-best (trainer/best.py)
     RUN/samples/         step_NNNNNNN.png grids from fixed seeds, and final.png
 """
 
