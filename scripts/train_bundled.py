@@ -104,6 +104,7 @@ GPU_AGAIN = dict(GPU, r1_gamma=0.2, max_minutes=7.5)
 # model_report.py it was closer than its start on one draw of seeds and farther on the other
 # (README, "Bundled models").
 GPU_KEEP = dict(GPU_AGAIN, keep_best=True, metrics_every=250, max_minutes=7)
+GPU_KEEP_10 = dict(GPU_KEEP, max_minutes=10)  # the runs that were resumed there to 10 minutes
 
 # Each recipe is what made the shipped file, all at full resolution for the generator with bilinear
 # upsampling and pixel noise: `then` holds the later sittings, each started from the export before it.
@@ -111,10 +112,10 @@ RECIPES = {
     "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", directional(GPU)),
     "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=(GPU_AGAIN,)),
     "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU),
-                   then=(directional(GPU_AGAIN), directional(dict(GPU_KEEP, max_minutes=10)))),
+                   then=(directional(GPU_AGAIN), directional(GPU_KEEP_10))),
     "rock": Recipe("rock", "Rock", "Natural rock faces and stone surfaces.", GPU, then=(GPU_AGAIN,)),
     "metal": Recipe("metal", "Metal", "Metal plates: brushed, painted, worn and rusted.", CPU,
-                    then=(dict(GPU_KEEP, max_minutes=10),)),
+                    then=(GPU_KEEP_10,)),
     "grass": Recipe("grass", "Grass", "Lawn and meadow grass from above, green to dry.", GPU,
                     then=(GPU_AGAIN, GPU_KEEP)),
 }
@@ -141,7 +142,7 @@ RECIPES.update({
                            f"{recipe.description} Colour, normal and height maps learned together.",
                            full_material(name, directional(base) if recipe.options.get("rot90") is False else base))
     for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "grass", "wood", "metal")
-    for base in [CPU if name in ("ground", "rock") else dict(GPU_KEEP, max_minutes=10) if name == "metal" else GPU_AGAIN]
+    for base in [CPU if name in ("ground", "rock") else GPU_KEEP_10 if name == "metal" else GPU_AGAIN]
 })
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .run_folder import BEST_NAME
+from .run_folder import BEST_NAME, RATIOS
 from .state import cpu_state
 
 
@@ -63,9 +63,6 @@ class BestKeeper:
         return True
 
 
-RATIOS = ("full_ratio", "coarse_ratio", "normal_ratio")
-
-
 def kept_by(record: dict) -> float:
     """What --keep-best ranks by: the sum of the record's SWDs over their floors. A material model
     is kept for its relief as much as its colour: by the colour alone, a step whose normal maps
@@ -75,5 +72,4 @@ def kept_by(record: dict) -> float:
 
 def measure_name(record: dict) -> str:
     """What kept_by measured in this record, for the card and the notes that name the kept generator."""
-    parts = {"full_ratio": "full density", "coarse_ratio": "4×", "normal_ratio": "normals"}
-    return "SWD ÷ floor, " + " + ".join(name for key, name in parts.items() if key in record)
+    return "SWD ÷ floor, " + " + ".join(name for key, name in RATIOS.items() if key in record)

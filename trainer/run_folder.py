@@ -22,6 +22,10 @@ from .atomic import write_text_atomically
 from .config import TrainConfig, save_config
 from .errors import CheckpointError
 
+# The ratios an evaluation logs in metrics.jsonl (trainer/run_measure.py), each with its name in
+# the summary and on the card of a kept generator (trainer/best.py).
+RATIOS = {"full_ratio": "full density", "coarse_ratio": "4×", "normal_ratio": "normals"}
+
 CONFIG_NAME = "config.json"
 RUN_INFO_NAME = "run.json"
 METRICS_NAME = "metrics.jsonl"
@@ -163,8 +167,7 @@ def summary_text(result: RunResult, run_dir: Path) -> str:
     m = result.final_metrics
     if m:
         lines.append(f"SWD {m['swd']:.2f} (per level {m['swd_levels']}), colour distance {m['colour']:.2f}")
-        over_floor = [f"{name} {m[key]:.2f}" for key, name in
-                      (("full_ratio", "full density"), ("coarse_ratio", "4×"), ("normal_ratio", "normals")) if key in m]
+        over_floor = [f"{name} {m[key]:.2f}" for key, name in RATIOS.items() if key in m]
         if over_floor:
             lines.append("SWD ÷ its real-vs-real floor: " + ", ".join(over_floor))
     lines.append(f"samples: {run_dir / SAMPLES_NAME}; export with: python -m trainer export "

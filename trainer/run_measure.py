@@ -58,23 +58,31 @@ class RunMeasure:
         if self.normal:
             record["swd_normal"] = swd(self.real_normals, fake_all[:, self.normal], seed=EVAL_SEED)
             record["normal_ratio"] = record["swd_normal"] / max(self.floors["normal_floor"], 1e-9)
-        full, coarse = self.scales.ratios(*self._generated_scales(g, device))
+        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all))
         record["full_ratio"] = full
         if coarse is not None:
             record["coarse_ratio"] = coarse
         return _rounded(record)
 
-    def _generated_scales(self, g: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _generated_scales(self, g: nn.Module, device: torch.device,
+                          fake_all: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """g's colour at the report's two scales, from fixed latents: the top-left full-density
         crop of each 4×-larger crop (the larger crop sits at a random offset already) and the
-        whole of it box-downscaled; only the full scale for a generator of one output size."""
+        whole of it box-downscaled; only the full scale for a generator of one output size.
+        Where the training crop is that size already (the GPU recipe's 256 px, a 64 px run
+        without a 4× scale), its crops `fake_all` serve, rather than drawing as many again."""
         crop = self.scales.crop
-        if self.scales.coarse is None:
-            return generated_crops(self.arch, g, self.count, device, EVAL_SEED + 1)[:, :3, :crop, :crop], None
-        both = generated_crops(self.arch, g, self.count, device, EVAL_SEED + 1, crop_size=COARSE * crop,
-                               reduce=lambda large: torch.cat([large[:, :3, :crop, :crop],
-                                                               box_downscale(large[:, :3], COARSE)], dim=1))
-        return both[:, :3], both[:, 3:]
+        large = crop if self.scales.coarse is None else COARSE * crop
+
+        def scales_of(images: torch.Tensor) -> torch.Tensor:
+            full = images[:, :3, :crop, :crop]
+            return full if self.scales.coarse is None else torch.cat([full, box_downscale(images[:, :3], COARSE)], dim=1)
+
+        if large == self.arch.crop:
+            both = scales_of(fake_all)
+        else:
+            both = generated_crops(self.arch, g, self.count, device, EVAL_SEED + 1, crop_size=large, reduce=scales_of)
+        return both[:, :3], (None if self.scales.coarse is None else both[:, 3:])
 
 
 def _rounded(record: dict) -> dict:
