@@ -65,12 +65,12 @@ def overlapping(boxes: dict[str, tuple[float, float, float, float]]) -> list[tup
 
 
 def with_active_noise(generator):
-    """A new generator's noise strengths are zero; tests give them values, so the pixel noise
-    shows in the output and every property tested must hold with it."""
+    """A new generator's noise and plane-wave strengths are zero; tests give them values, so the
+    pixel noise and the waves show in the output and every property tested must hold with them."""
     import torch
 
     with torch.no_grad():
         for name, param in generator.named_parameters():
-            if name.endswith("noise_weight"):
+            if name.endswith(("noise_weight", "periodic_weight")):
                 param.normal_(0.0, 0.5)
     return generator

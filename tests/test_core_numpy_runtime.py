@@ -31,6 +31,11 @@ ARCHITECTURES = {
     # 32 → 4 channels: a noise block with fewer phase rows (16) than inputs takes the scatter layout
     "narrowing noise block": GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 4, 8), extra_convs=(0, 0, 0)),
     "default": GeneratorConfig(),
+    # plane waves at levels 1 and 2 (periodic.py), in the gather layout, then in the scatter one
+    "plane waves": GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 16, 8, 8, 8), extra_convs=(1, 1, 0, 0, 0),
+                                   periodic_dim=3),
+    "narrowing block with plane waves": GeneratorConfig(local_dim=4, global_dim=6, widths=(32, 4, 8, 8, 8),
+                                                        extra_convs=(0, 0, 0, 0, 0), periodic_dim=2),
 }
 
 

@@ -92,7 +92,8 @@ class TextureArch(Arch):
         A start from a trained model (a bundled one, or an older run) reaches a good texture in a
         fraction of the steps: the convs already know textures, only scale and style must move.
         A file from before pixel noise or bilinear upsampling is fine: its noise strengths start
-        at zero and its convs adapt to the new upsampling.
+        at zero and its convs adapt to the new upsampling; so is one without plane waves for a
+        run with --periodic-dim: the waves' weights start at zero, the texture as it was.
         """
         from blender_ganart.core.errors import ModelFileError
         from blender_ganart.core.model_file import load_model

@@ -24,7 +24,7 @@ class BatchNormConvBlock(ConvBlock):
     allowed in our runs (per-level spatial std fell from 0.5 to 0 within a few hundred steps).
     With running statistics it is a per-channel affine map, which `fold_batch_norm` merges
     into the conv, so the shipped model file and the add-on's network never see it. The noise
-    is added after it, so folding leaves the noise strengths as they are.
+    and the plane waves are added after it, so folding leaves their strengths as they are.
     """
 
     def __init__(self, block: ConvBlock):
@@ -32,6 +32,7 @@ class BatchNormConvBlock(ConvBlock):
         self.upsample = block.upsample
         self.conv = block.conv
         self.noise_weight = block.noise_weight
+        self.periodic_weight = block.periodic_weight
         self.bn = nn.BatchNorm2d(block.conv.out_channels)
         self.norm = block.norm
 
@@ -63,7 +64,11 @@ def fold_batch_norm(g: Generator) -> Generator:
             block.conv.bias.copy_((trained.conv.bias - bn.running_mean) * scale + bn.bias)
             if trained.noise_weight is not None:
                 block.noise_weight.copy_(trained.noise_weight)
+            if trained.periodic_weight is not None:
+                block.periodic_weight.copy_(trained.periodic_weight)
     plain.to_output.load_state_dict(g.to_output.state_dict())
+    if g.waves is not None:
+        plain.waves.load_state_dict(g.waves.state_dict())
     return plain.to(next(g.parameters()).device)
 
 

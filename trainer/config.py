@@ -66,6 +66,9 @@ class ModelOptions:
     global_dim: int = option(_DEFAULT_G.global_dim, "texture G global code size")
     g_upsample: str = option(_DEFAULT_G.upsample, "texture G ×2 upsampling (bilinear; nearest prints the cell grid)", choices=("bilinear", "nearest"))
     g_noise: bool = option(_DEFAULT_G.noise, "texture G per-level pixel noise")
+    periodic_dim: int = option(_DEFAULT_G.periodic_dim, "texture G plane waves whose wave vectors the seed's global code "
+                                                        "sets (regular patterns: brick courses, planks); 0 = none",
+                               check="non_negative")
     g_batch_norm: bool | None = option(None, "texture G: batch norm while training, folded into the convs on export (default: per arch)")
     init_from: str = option("", "texture G: start from this model file's weights (same widths and dims); '' = random")
     d_width: int = option(64, "texture arch: discriminator channels after its first layer (doubling per level)", check="at_least_1")
@@ -189,7 +192,7 @@ class TrainConfig:
         m = self.model
         return GeneratorConfig(out_channels=channel_count(self.map_list()), local_dim=m.local_dim,
                                global_dim=m.global_dim, widths=m.g_widths, extra_convs=m.g_extra_convs, upsample=m.g_upsample,
-                               noise=m.g_noise)
+                               noise=m.g_noise, periodic_dim=m.periodic_dim)
 
     def values(self) -> dict:
         """Every option by name (names are unique over all sections)."""

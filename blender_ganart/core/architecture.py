@@ -27,6 +27,9 @@ class GeneratorConfig:
     extra_convs: tuple[int, ...] = (1, 1, 1, 0, 0, 0)
     upsample: str = "bilinear"  # periodic ×2 upsampling: "bilinear" or "nearest" (files before 0.2)
     noise: bool = True  # per-level pixel noise after each level's upsampling conv
+    # Plane waves whose wave vectors the seed's global code sets (periodic.py): a global coordinate
+    # system for regular patterns (brick courses, planks). 0 = none, as every file before 0.7.
+    periodic_dim: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
@@ -38,8 +41,9 @@ class GeneratorConfig:
         # Bounds, checked before anything is built: outside them a model file or a trainer option
         # would only allocate gigabytes, or make one latent cell larger than any texture.
         max_levels, max_width, max_extra_convs, max_latent_dim, max_out_channels = 12, 4096, 16, 4096, 64
+        max_periodic_dim = 64
         for name, top in (("out_channels", max_out_channels), ("local_dim", max_latent_dim),
-                          ("global_dim", max_latent_dim)):
+                          ("global_dim", max_latent_dim), ("periodic_dim", max_periodic_dim)):
             value = getattr(self, name)
             if isinstance(value, bool) or not hasattr(type(value), "__index__") or not 0 <= value <= top:
                 raise ValueError(f"{name} must be a whole number from 0 to {top}, got {value!r}")
@@ -53,6 +57,8 @@ class GeneratorConfig:
             raise ValueError("out_channels and local_dim + global_dim must be at least 1")
         if not isinstance(self.upsample, str) or self.upsample not in UPSAMPLING:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLING)}, got {self.upsample!r}")
+        if self.periodic_dim and len(self.widths) < 2:
+            raise ValueError("periodic_dim needs two levels or more (the waves join after the first upsampling)")
         if not isinstance(self.noise, bool):
             raise ValueError(f"noise must be true or false, got {self.noise!r}")
 
@@ -66,7 +72,12 @@ class GeneratorConfig:
         return 2 ** (len(self.widths) - 1)
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The config as stored in a model file; without periodic_dim when it is 0, so a file
+        that has no waves still loads in add-ons from before they existed."""
+        stored = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if not self.periodic_dim:
+            del stored["periodic_dim"]
+        return stored
 
     @classmethod
     def from_dict(cls, data: dict) -> "GeneratorConfig":
@@ -112,6 +123,7 @@ class ConvSpec:
     upsample: str | None  # periodic ×2 upsampling before the conv (a mode of UPSAMPLING)
     noise: bool  # per-channel scaled pixel noise added after the conv
     block: bool = True  # conv → [noise] → LeakyReLU → PixelNorm; False: the output conv (→ tanh)
+    periodic: int = 0  # plane waves added after the conv, each with a learned weight per channel
 
 
 def conv_plan(config: GeneratorConfig) -> list[list[ConvSpec]]:
@@ -120,11 +132,24 @@ def conv_plan(config: GeneratorConfig) -> list[list[ConvSpec]]:
     for level, width in enumerate(config.widths):
         in_ch = config.latent_dim if level == 0 else config.widths[level - 1]
         upsample = config.upsample if level > 0 else None
-        convs = [ConvSpec(f"levels.{level}.0", level, in_ch, width, upsample, config.noise and level > 0)]
+        periodic = config.periodic_dim if level in periodic_levels(config) else 0
+        convs = [ConvSpec(f"levels.{level}.0", level, in_ch, width, upsample, config.noise and level > 0,
+                          periodic=periodic)]
         convs += [ConvSpec(f"levels.{level}.{j}", level, width, width, None, False)
                   for j in range(1, 1 + config.extra_convs[level])]
         levels.append(convs)
     return levels
+
+
+def periodic_levels(config: GeneratorConfig) -> range:
+    """The levels whose first conv gets the plane waves (none without periodic_dim): those from
+    the first upsampled one while a pixel still covers 4 output pixels or more. Coarser than
+    that a wave of a brick course's period would alias (level 0's Nyquist period is two cells);
+    finer, the waves would add to the cost of the convs with the most pixels. A generator of
+    four levels or fewer gets them at level 1 only."""
+    if not config.periodic_dim:
+        return range(0)
+    return range(1, min(len(config.widths), max(2, len(config.widths) - 2)))  # at least level 1
 
 
 def output_conv(config: GeneratorConfig) -> ConvSpec:
@@ -141,6 +166,11 @@ def parameter_shapes(config: GeneratorConfig) -> dict[str, tuple[int, ...]]:
         shapes[f"{prefix}.bias"] = (spec.out_ch,)
         if spec.noise:
             shapes[f"{spec.name}.noise_weight"] = (spec.out_ch,)
+        if spec.periodic:
+            shapes[f"{spec.name}.periodic_weight"] = (spec.out_ch, spec.periodic)
+    if config.periodic_dim:  # global code → wave vectors (rows, columns per wave), periodic.py
+        shapes["waves.weight"] = (2 * config.periodic_dim, config.global_dim)
+        shapes["waves.bias"] = (2 * config.periodic_dim,)
     return shapes
 
 

@@ -11,12 +11,13 @@ a seed gives another texture now (the README says so), and NumPy alone can draw 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .counter_rng import normal_noise, uniform_noise
 from .architecture import GeneratorConfig
+from .periodic import Waves, seed_phases, wave_vectors
 from .seeds import mix
 
 _GLOBAL_STREAM = 0x6C6F62616C  # stream ids keep the global code, local cells and pixel noise apart
@@ -74,6 +75,7 @@ class PixelNoise:
     cells: tuple[int, int]  # the field's size in cells: the period of the wrap-around
     origin: tuple[int, int] = (0, 0)  # absolute cell of the field's first cell
     variation: float = 1.0  # scales the noise like the field's local noise (0 = none)
+    waves: Waves | None = None  # the seeds' plane waves, for a model that has them (with_waves)
 
     def __call__(self, level: int, top: int, left: int, height: int, width: int) -> np.ndarray:
         """(len(seeds), 1, height, width) float32, mean 0 and variance variation²."""
@@ -87,5 +89,20 @@ class PixelNoise:
             out *= np.float32(self.variation)
         return out
 
+    def planes(self, level: int, top: int, left: int, height: int, width: int) -> np.ndarray:
+        """(len(seeds), P, height, width) float32: the plane waves there (periodic.Waves.planes)."""
+        if self.waves is None:
+            raise ValueError("this model adds plane waves: the noise source needs them (PixelNoise.with_waves)")
+        return self.waves.planes(level, top, left, height, width)
+
+    def with_waves(self, weight: np.ndarray, bias: np.ndarray, codes: np.ndarray) -> "PixelNoise":
+        """The same source with its seeds' plane waves: the model's learned map (`waves.weight`,
+        `waves.bias`) of the seeds' (N, global_dim) global codes, quantised to this field, and
+        each seed's phases."""
+        k = wave_vectors(weight, bias, codes, self.cells)
+        phases = np.stack([seed_phases(seed, k.shape[1]) for seed in self.seeds])
+        return replace(self, waves=Waves(k, phases, self.cells, self.origin))
+
     def __getitem__(self, part: slice) -> "PixelNoise":
-        return PixelNoise(self.seeds[part], self.cells, self.origin, self.variation)
+        waves = None if self.waves is None else self.waves[part]
+        return PixelNoise(self.seeds[part], self.cells, self.origin, self.variation, waves)

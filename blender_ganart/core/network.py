@@ -29,9 +29,47 @@ from .architecture import LEAK, LEGACY_OPTIONS, NORM_EPS, UPSAMPLING, GeneratorC
 
 
 # A source of pixel noise: (level, top, left, height, width) → (N or 1, 1, height, width) array in
-# that level's pixel coordinates (see latent.PixelNoise). Or a torch.Generator to draw from, or
-# None for torch's global generator (training).
+# that level's pixel coordinates (see latent.PixelNoise), which for a model with plane waves also
+# has their `planes` at the same coordinates. Or a torch.Generator to draw from, or None for
+# torch's global generator (training).
 NoiseSource = Callable[[int, int, int, int, int], "numpy.ndarray | torch.Tensor"]
+
+
+class TrainingWaves:
+    """periodic.Waves in torch, differentiable in the wave vectors: what a training batch's
+    generator sees. The wave vectors are rounded to whole cycles over the batch's field as the
+    add-on rounds them over its own (periodic.quantize), but straight through: the forward pass
+    uses the rounded values and the gradient reaches the unrounded ones, so the learned map keeps
+    moving smoothly while every field stays exactly periodic."""
+
+    def __init__(self, k: torch.Tensor, phases: torch.Tensor, cells: tuple[int, int]):
+        period = k.new_tensor(cells)
+        self.k = k + (torch.round(k * period) / period - k).detach()  # (N, P, 2)
+        self.phases, self.cells = phases, cells  # (N, P)
+
+    def planes(self, level: int, top: int, left: int, height: int, width: int) -> torch.Tensor:
+        """(N, P, height, width), periodic.Waves.planes' formula."""
+        scale = 2**level
+        device = self.k.device
+        rows = torch.arange(top, top + height, device=device) % (self.cells[0] * scale)
+        cols = torch.arange(left, left + width, device=device) % (self.cells[1] * scale)
+        y = (rows.to(self.k.dtype) + 0.5) / scale - 0.5
+        x = (cols.to(self.k.dtype) + 0.5) / scale - 0.5
+        turn = 2 * math.pi
+        row_part = turn * self.k[:, :, 0, None] * y
+        col_part = turn * self.k[:, :, 1, None] * x + self.phases[:, :, None]
+        return torch.sin(row_part[..., :, None] + col_part[..., None, :])
+
+
+class TrainingNoise:
+    """A training batch's random inputs: pixel noise from a torch.Generator (or torch's global
+    one) and the batch's TrainingWaves."""
+
+    def __init__(self, generator: torch.Generator | None, waves: TrainingWaves):
+        self.generator, self.waves = generator, waves
+
+    def planes(self, level: int, top: int, left: int, height: int, width: int) -> torch.Tensor:
+        return self.waves.planes(level, top, left, height, width)
 
 
 def upsample2(x: torch.Tensor, mode: str) -> torch.Tensor:
@@ -45,10 +83,18 @@ def upsample2(x: torch.Tensor, mode: str) -> torch.Tensor:
 def draw_noise(noise, level: int, batch: int, top: int, left: int, height: int, width: int,
                like: torch.Tensor) -> torch.Tensor:
     """(batch or 1, 1, height, width) noise of mean 0 and variance 1 on `like`'s device and dtype."""
+    if isinstance(noise, TrainingNoise):
+        noise = noise.generator
     if noise is None or isinstance(noise, torch.Generator):
         u = torch.rand(batch, 1, height, width, generator=noise)
         return ((u * 2 - 1) * math.sqrt(3.0)).to(like)
     return torch.as_tensor(noise(level, top, left, height, width)).to(like)
+
+
+def draw_planes(noise, level: int, top: int, left: int, height: int, width: int,
+                like: torch.Tensor) -> torch.Tensor:
+    """(N, P, height, width) plane waves on `like`'s device and dtype (see Generator.with_waves)."""
+    return torch.as_tensor(noise.planes(level, top, left, height, width)).to(like)
 
 
 def circular_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -85,13 +131,15 @@ class PixelNorm(nn.Module):
 class ConvBlock(nn.Module):
     """[periodic ×2 upsampling] → circular 3×3 conv → [+ pixel noise] → LeakyReLU → PixelNorm."""
 
-    def __init__(self, in_ch: int, out_ch: int, upsample: str | None, noise: bool = False):
+    def __init__(self, in_ch: int, out_ch: int, upsample: str | None, noise: bool = False, periodic: int = 0):
         super().__init__()
         self.upsample = upsample  # None, or a mode of UPSAMPLING
         self.conv = nn.Conv2d(in_ch, out_ch, 3, padding=0)
         # Per-channel strength of the one-channel noise map (StyleGAN's learned noise scaling);
         # zero at first, so a new generator starts as if it had none.
         self.noise_weight = nn.Parameter(torch.zeros(out_ch)) if noise else None
+        # Each plane wave's weight per channel (periodic.py); zero at first, like the noise's.
+        self.periodic_weight = nn.Parameter(torch.zeros(out_ch, periodic)) if periodic else None
         self.norm = PixelNorm()
         self._phase_weight: torch.Tensor | None = None  # cache for the fused inference path
         self._phase_key: tuple | None = None
@@ -106,10 +154,14 @@ class ConvBlock(nn.Module):
             return self._cached_upsample_conv(x)
         return upsample_conv(x, self.conv, self.upsample)
 
-    def activate(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """noise: (N or 1, 1, H, W) at x's resolution; required exactly when the block has noise."""
+    def activate(self, x: torch.Tensor, noise: torch.Tensor | None = None,
+                 planes: torch.Tensor | None = None) -> torch.Tensor:
+        """noise: (N or 1, 1, H, W) at x's resolution; required exactly when the block has noise.
+        planes: (N, P, H, W) plane waves, exactly when the block has periodic weights."""
         if self.noise_weight is not None:
             x = x + self.noise_weight.view(1, -1, 1, 1) * noise
+        if self.periodic_weight is not None:
+            x = x + torch.einsum("cp,nphw->nchw", self.periodic_weight, planes)
         return self.norm(F.leaky_relu(x, LEAK))
 
     def _cached_upsample_conv(self, x: torch.Tensor) -> torch.Tensor:
@@ -150,14 +202,43 @@ class Generator(nn.Module):
         super().__init__()
         self.config = config
         self.levels = nn.ModuleList(
-            nn.Sequential(*(ConvBlock(spec.in_ch, spec.out_ch, spec.upsample, spec.noise) for spec in convs))
+            nn.Sequential(*(ConvBlock(spec.in_ch, spec.out_ch, spec.upsample, spec.noise, spec.periodic)
+                            for spec in convs))
             for convs in architecture.conv_plan(config)
         )
+        # The global code → each plane wave's vector (rows, columns; cycles per cell). Starts at
+        # random directions and periods of half a cell to four (16 to 128 px: brick courses in
+        # the bricks data are 16 to 24 px high), a little different for every code.
+        self.waves = nn.Linear(config.global_dim, 2 * config.periodic_dim) if config.periodic_dim else None
+        if self.waves is not None:
+            with torch.no_grad():
+                self.waves.weight.normal_(0.0, 0.05)
+                angle = torch.rand(config.periodic_dim) * math.pi
+                cycles = 0.25 + 1.75 * torch.rand(config.periodic_dim)
+                self.waves.bias.copy_(torch.stack([cycles * torch.sin(angle), cycles * torch.cos(angle)], 1).flatten())
         out = architecture.output_conv(config)
         self.to_output = nn.Conv2d(out.in_ch, out.out_ch, architecture.KERNEL, padding=0)
 
     def forward(self, z: torch.Tensor, noise: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
+        noise = self.with_waves(noise, z)
         return self.head(self.trunk(z, len(self.levels), noise), len(self.levels), noise)
+
+    def with_waves(self, noise, z: torch.Tensor):
+        """The noise source to run field z with: `noise` itself for a model without plane waves
+        or a source that has them; a NoiseSource given the waves of z's global codes (computed
+        in float64 by latent.PixelNoise.with_waves, the same numbers the NumPy runtime uses); for
+        training (a torch.Generator or None), TrainingNoise with differentiable waves and random
+        phases."""
+        if self.waves is None or getattr(noise, "waves", None) is not None:
+            return noise
+        c = self.config
+        codes = z[:, c.local_dim : c.latent_dim, 0, 0]
+        if noise is None or isinstance(noise, torch.Generator):
+            k = self.waves(codes).view(len(z), c.periodic_dim, 2)
+            phases = (torch.rand(len(z), c.periodic_dim, generator=noise) * (2 * math.pi)).to(k)
+            return TrainingNoise(noise, TrainingWaves(k, phases, tuple(z.shape[-2:])))
+        weight, bias = (p.detach().cpu().numpy() for p in (self.waves.weight, self.waves.bias))
+        return noise.with_waves(weight, bias, codes.detach().cpu().numpy())
 
     def trunk(self, z: torch.Tensor, split: int, noise: NoiseSource | torch.Generator | None = None) -> torch.Tensor:
         """Runs levels [0, split) on the whole field: the cheap low-resolution part."""
@@ -188,7 +269,10 @@ class Generator(nn.Module):
         if first.noise_weight is not None:
             n, _, h, w = x.shape
             pixel_noise = draw_noise(noise, index, n, at[0], at[1], h, w, x)
-        x = first.activate(x, pixel_noise)
+        planes = None
+        if first.periodic_weight is not None:
+            planes = draw_planes(noise, index, at[0], at[1], x.shape[2], x.shape[3], x)
+        x = first.activate(x, pixel_noise, planes)
         for block in rest:
             x = block(x)
         return x

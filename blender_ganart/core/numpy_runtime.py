@@ -76,20 +76,31 @@ class Conv:
                              if spec.noise else None)
         # One noise plane per output phase: noise pixel (f·r + a, f·w + b) feeds rows (a, b, ·).
         self.noise_planes = self.factor ** 2 if spec.noise else 0
-        if self.gather:  # (M, 9·C + 1 + planes), columns (tap, c), then the bias and the noise
-            extra = np.zeros((self.rows_out, 1 + self.noise_planes), dtype=np.float32)
+        # Likewise each plane wave (periodic.py), one plane per phase and wave: columns (a, b, p).
+        self.waves = spec.periodic
+        self.wave_weight = (np.asarray(weights[f"{spec.name}.periodic_weight"], dtype=np.float32)
+                            if spec.periodic else None)  # (out, P)
+        self.wave_planes = self.factor ** 2 * self.waves
+        if self.gather:  # (M, 9·C + 1 + planes), columns (tap, c), then the bias, noise and waves
+            extra = np.zeros((self.rows_out, 1 + self.noise_planes + self.wave_planes), dtype=np.float32)
             extra[:, 0] = bias
             for plane in range(self.noise_planes):
                 rows = slice(plane * spec.out_ch, (plane + 1) * spec.out_ch)
                 extra[rows, 1 + plane] = self.noise_weight[:, 0]
+            first_wave = 1 + self.noise_planes
+            for phase in range(self.factor ** 2):
+                rows = slice(phase * spec.out_ch, (phase + 1) * spec.out_ch)
+                columns = slice(first_wave + phase * self.waves, first_wave + (phase + 1) * self.waves)
+                extra[rows, columns] = self.wave_weight
             taps = taps.transpose(1, 0, 2).reshape(self.rows_out, -1)
             self.matrix = np.ascontiguousarray(np.concatenate([taps, extra], axis=1))
         else:  # (9·M, C), rows (tap, m)
             self.matrix = np.ascontiguousarray(taps.reshape(-1, self.c_in))
 
     def __call__(self, x: "np.ndarray | Padded", noise: np.ndarray | None = None,
-                 padded_out: bool = False) -> "np.ndarray | Padded":
-        """(C_in, H, W) → (C_out, H·f, W·f); noise: (H·f, W·f) when the conv has noise.
+                 padded_out: bool = False, waves: np.ndarray | None = None) -> "np.ndarray | Padded":
+        """(C_in, H, W) → (C_out, H·f, W·f); noise: (H·f, W·f) when the conv has noise; waves:
+        (P, H·f, W·f) plane waves when it has them.
 
         x is padded here, circularly; a Padded input (a head tile's window, or what a conv before
         wrote with padded_out) comes padded already. padded_out: the result is written straight
@@ -105,7 +116,7 @@ class Conv:
         taps_rows = KERNEL * KERNEL * (self.c_in if self.gather else self.rows_out)
         band = max(1, min(height, BAND_BYTES // (4 * line * taps_rows)))
         if self.gather:  # the im2col block, then a row of ones (bias) and the noise planes
-            scratch = np.zeros((taps_rows + 1 + self.noise_planes, band * line), dtype=np.float32)
+            scratch = np.zeros((taps_rows + 1 + self.noise_planes + self.wave_planes, band * line), dtype=np.float32)
             scratch[taps_rows] = 1.0
         else:  # the scatter reads two rows and two pixels on
             scratch = np.empty((taps_rows, band * line + 2 * line + 2), dtype=np.float32)
@@ -114,7 +125,8 @@ class Conv:
         for top in range(0, height, band):
             rows = min(band, height - top)
             band_noise = None if noise is None else noise[top * f : (top + rows) * f]
-            y = self._products(flat, top, rows, line, scratch, products, band_noise)
+            band_waves = None if waves is None else waves[:, top * f : (top + rows) * f]
+            y = self._products(flat, top, rows, line, scratch, products, band_noise, band_waves)
             if self.spec.block:
                 scale = self._activate(y, spare[:, : y.shape[1]])
             else:
@@ -125,9 +137,9 @@ class Conv:
             return result
         return out
 
-    def _products(self, flat, top, rows, line, scratch, products, noise) -> np.ndarray:
-        """(rows_out, rows·line): the band's conv output with its bias and noise, before the
-        activation. Gather takes both in its one product, as extra rows of K."""
+    def _products(self, flat, top, rows, line, scratch, products, noise, waves=None) -> np.ndarray:
+        """(rows_out, rows·line): the band's conv output with its bias, noise and waves, before
+        the activation. Gather takes them in its one product, as extra rows of K."""
         n = rows * line
         y = products[:, :n]
         if self.gather:
@@ -135,8 +147,11 @@ class Conv:
             for tap in range(KERNEL * KERNEL):
                 start = (top + tap // KERNEL) * line + tap % KERNEL
                 cols[tap * self.c_in : (tap + 1) * self.c_in] = flat[:, start : start + n]
+            first_extra = KERNEL * KERNEL * self.c_in + 1
             if noise is not None:
-                self._noise_planes(noise, cols[KERNEL * KERNEL * self.c_in + 1 :], rows, line)
+                self._noise_planes(noise, cols[first_extra : first_extra + self.noise_planes], rows, line)
+            if waves is not None:
+                self._wave_planes(waves, cols[first_extra + self.noise_planes :], rows, line)
             np.matmul(self.matrix, cols, out=y)
             return y
         part = scratch[:, : n + 2 * line + 2]
@@ -150,7 +165,22 @@ class Conv:
             planes = np.zeros((self.noise_planes, n), dtype=np.float32)
             self._noise_planes(noise, planes, rows, line)
             y.reshape(self.noise_planes, self.spec.out_ch, n)[...] += self.noise_weight * planes[:, None]
+        if waves is not None:  # likewise
+            planes = np.zeros((self.wave_planes, n), dtype=np.float32)
+            self._wave_planes(waves, planes, rows, line)
+            phases = planes.reshape(self.factor ** 2, self.waves, n)
+            y.reshape(self.factor ** 2, self.spec.out_ch, n)[...] += np.einsum("op,qpn->qon", self.wave_weight, phases)
         return y
+
+    def _wave_planes(self, waves: np.ndarray, planes: np.ndarray, rows: int, line: int) -> None:
+        """The band's (P, rows·f, width·f) plane waves as f²·P planes, (a, b, p), laid out as
+        _noise_planes lays out the noise."""
+        f = self.factor
+        width = waves.shape[2] // f
+        grid = planes.reshape(f, f, self.waves, rows, line)
+        for a in range(f):
+            for b in range(f):
+                grid[a, b, :, :, :width] = waves[:, a::f, b::f]
 
     def _noise_planes(self, noise: np.ndarray, planes: np.ndarray, rows: int, line: int) -> None:
         """The band's (rows·f, width·f) noise as f² planes laid out like the products' pixels
@@ -292,6 +322,14 @@ class NumpyGenerator:
         """The NumPy twin of a network.Generator (its current weights)."""
         return cls(generator.config, {k: v.detach().cpu().float().numpy() for k, v in generator.state_dict().items()})
 
+    def with_waves(self, noise, field: np.ndarray):
+        """network.Generator.with_waves for a NoiseSource: the same numbers, from the same code."""
+        c = self.config
+        if not c.periodic_dim or getattr(noise, "waves", None) is not None:
+            return noise
+        codes = np.asarray(field)[:, c.local_dim : c.latent_dim, 0, 0]
+        return noise.with_waves(self.weights["waves.weight"], self.weights["waves.bias"], codes)
+
     def trunk(self, x: np.ndarray, split: int, noise) -> np.ndarray:
         """Levels [0, split) on the whole (latent_dim, h, w) field: (C, h·r, w·r), a view."""
         for index in range(split):
@@ -310,12 +348,14 @@ class NumpyGenerator:
 
     def _run_level(self, index: int, x: "np.ndarray | Padded", noise, at: tuple[int, int]) -> "Padded":
         first, *rest = self.levels[index]
-        pixel_noise = None
+        pixel_noise = waves = None
+        f = first.factor
+        height, width = (x.height, x.width) if isinstance(x, Padded) else x.shape[1:]
         if first.noise_planes:
-            f = first.factor
-            height, width = (x.height, x.width) if isinstance(x, Padded) else x.shape[1:]
             pixel_noise = np.asarray(noise(index, at[0], at[1], height * f, width * f))[0, 0]
-        x = first(x, pixel_noise, padded_out=True)
+        if first.waves:
+            waves = np.asarray(noise.planes(index, at[0], at[1], height * f, width * f))[0]
+        x = first(x, pixel_noise, padded_out=True, waves=waves)
         for conv in rest:
             x = conv(x, padded_out=True)
         return x
@@ -338,6 +378,7 @@ def render(
     f = config.upsampling
     out = np.empty((cells_h * f, cells_w * f, config.out_channels), dtype=np.float32)
     split = choose_split(config, cells_h, cells_w, trunk_budget)
+    noise = generator.with_waves(noise, field)
     features = generator.trunk(np.ascontiguousarray(field[0], dtype=np.float32), split, noise)  # (C, h·r, w·r)
     halo = head_halo(config, split)
     _, fh, fw = features.shape

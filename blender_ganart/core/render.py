@@ -43,6 +43,7 @@ def _render(generator, field, device, noise, tile, progress, should_cancel, trun
     out = np.empty((cells_h * f, cells_w * f, config.out_channels), dtype=np.float32)
 
     split = choose_split(config, cells_h, cells_w, trunk_budget)
+    noise = generator.with_waves(noise, field)
     features = generator.trunk(field.to(device), split, noise)  # (1, C, h·r, w·r)
     halo = generator.head_halo(split)
     _, _, fh, fw = features.shape
