@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(ROOT / "data" / "metal"), help="texture folder (default data/metal)")
     parser.add_argument("--minutes", type=float, default=10.0, help="training time per architecture")
     parser.add_argument("--crop-size", type=int, default=64)
-    parser.add_argument("--images", type=int, default=256, help="crops per SWD evaluation")
+    parser.add_argument("--images", type=int, default=128, help="crops per SWD evaluation (128, as model_report.py)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     parser.add_argument("--out", default="", help="folder for the two runs (default: a temporary folder)")

@@ -128,3 +128,28 @@ def test_a_run_records_its_texel_density_on_the_card(tmp_path):
     assert "1 px = 2.0 source px" in card.texel_note()
     assert "1:1" in ModelCard(texel_density=1.0).texel_note()
     assert "not recorded" in ModelCard().texel_note()
+
+
+def test_eval_of_a_large_crop_run_is_the_report_of_its_export(tmp_path):
+    """`eval` judges at the report's 64 px whatever crop the run trained on: a 128 px run's
+    numbers are model_report.py's numbers for the file it exports."""
+    from blender_ganart.core.synthesis import SynthesisOptions, synthesize
+    from trainer.evaluate import evaluate_run
+    from trainer.export import export_run
+    from trainer.runs import load_run
+
+    data = write_texture_folder(tmp_path / "data", count=4, size=(260, 260))
+    train(tiny_config(data, tmp_path / "run", steps=1, crop_size=128), log=quiet)
+    images = load_image_folder(str(data), 64)
+    by_eval = evaluate_run(load_run(tmp_path / "run"), images, count=8)
+    export_run(tmp_path / "run", tmp_path / "m.ganart.pt", half=False)
+    model = load_model(tmp_path / "m.ganart.pt")
+
+    def make_texture(seed, size, tileable):
+        return synthesize(model, SynthesisOptions(seed, size, size, tileable=tileable))
+
+    by_report = texture_quality(images, make_texture, crop=64, count=8, cell=model.config.upsampling)
+    assert by_eval.crop_size == by_report.crop_size == 64
+    assert by_eval.swd_full_floor == by_report.swd_full_floor and by_eval.swd_coarse_floor == by_report.swd_coarse_floor
+    assert by_eval.swd_full == pytest.approx(by_report.swd_full, rel=1e-3)
+    assert by_eval.swd_coarse == pytest.approx(by_report.swd_coarse, rel=1e-3)
