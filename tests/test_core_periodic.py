@@ -186,3 +186,17 @@ def test_a_run_with_waves_resumes_exactly_and_exports_a_file_both_runtimes_run(t
     for tileable in (True, False):
         options = SynthesisOptions(1, 40, 24, tileable)
         assert np.abs(synthesize(model, options, runtime="pytorch") - synthesize(model, options, runtime="numpy")).max() <= 1e-4
+
+
+def test_the_waves_learn_at_their_gain_and_keep_it_when_a_resume_changes_the_rate(tmp_path):
+    from trainer.loop import WAVES_LR_GAIN, train
+    from trainer_support import quiet, tiny_config, write_texture_folder
+
+    data = write_texture_folder(tmp_path / "data")
+    train(tiny_config(data, tmp_path / "run", steps=2, periodic_dim=2, g_lr=1e-4), log=quiet)
+    groups = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["opt_G"]["param_groups"]
+    assert [g["lr"] for g in groups] == pytest.approx([1e-4, 1e-4 * WAVES_LR_GAIN])
+    assert len(groups[1]["params"]) == 3  # waves.weight, waves.bias and level 1's periodic_weight (3 levels)
+    train(tiny_config(data, tmp_path / "run", steps=3, periodic_dim=2, g_lr=5e-5), resume=True, log=quiet)
+    groups = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["opt_G"]["param_groups"]
+    assert [g["lr"] for g in groups] == pytest.approx([5e-5, 5e-5 * WAVES_LR_GAIN])

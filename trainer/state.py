@@ -52,10 +52,11 @@ class TrainState:
         self.step, self.images_seen, self.elapsed_s = payload["step"], payload["images_seen"], payload["elapsed_s"]
 
     def set_learning_rates(self, g_lr: float, d_lr: float) -> None:
-        """A resume may change them (lowering them is how a diverged run continues)."""
+        """A resume may change them (lowering them is how a diverged run continues); a group
+        with an `lr_gain` (loop.generator_groups) keeps its multiple."""
         for opt, lr in ((self.opt_G, g_lr), (self.opt_D, d_lr)):
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_gain", 1.0)
 
 
 def cpu_state(state: dict) -> dict:
