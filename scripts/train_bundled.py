@@ -112,7 +112,7 @@ GPU_KEEP_10 = dict(GPU_KEEP, max_minutes=10)  # the runs that were resumed there
 # other (~1130 steps each). By model_report.py it was closer to the data than the file it started
 # from on two draws of seeds (2.75 / 2.79 and 2.75 / 2.82 × floor against 3.36 / 3.63 and 2.95 /
 # 3.00), the control farther (4.11 / 4.30); one run each, and the waves' weights stayed small
-# (≤ 0.02), so the waves may not be why. Neither draws brick courses yet. It ran before the waves
+# (≤ 0.021, scripts/wave_weights.py), so the waves may not be why. Neither draws brick courses yet. It ran before the waves
 # learned at trainer/loop.py's WAVES_LR_GAIN: the same command now trains them 10× faster.
 CPU_WAVES = {"crop_size": 128, "d_context_scale": 2, "batch": 8, "r1_gamma": 0.2, "periodic_dim": 4, "steps": 100000,
              "max_minutes": 45, "sample_every": 250, "metrics_every": 0, "checkpoint_every": 250}  # seed: the default 0

@@ -200,3 +200,19 @@ def test_the_waves_learn_at_their_gain_and_keep_it_when_a_resume_changes_the_rat
     train(tiny_config(data, tmp_path / "run", steps=3, periodic_dim=2, g_lr=5e-5), resume=True, log=quiet)
     groups = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["opt_G"]["param_groups"]
     assert [g["lr"] for g in groups] == pytest.approx([5e-5, 5e-5 * WAVES_LR_GAIN])
+
+
+def test_wave_weights_script_reports_each_wave_parameter(generator, tmp_path, capsys):
+    import importlib.util
+
+    from helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("wave_weights", ROOT / "scripts" / "wave_weights.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    save_model(tmp_path / "waves.ganart.pt", generator, ModelCard(), half=False)
+    assert script.main([str(tmp_path / "waves.ganart.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "3 plane waves" in out
+    largest = np.abs(generator.levels[1][0].periodic_weight.detach().numpy()).max()
+    assert "levels.1.0.periodic_weight" in out and f"max |w| {largest:.4f}" in out

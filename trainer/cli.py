@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="image folder (default: the run's training data)")
     p.add_argument("--images", type=int, default=128, help="generated and real crops compared (default 128, as "
                    "scripts/model_report.py: the ratios depend on it)")
-    p.add_argument("--crop-size", type=int, default=0, help="crop size (default: the training crop)")
+    p.add_argument("--crop-size", type=int, default=0, help="crop size (default: the training crop; the report "
+                   "judges 64 px crops, or this size where it is smaller)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--raw", action="store_true", help="evaluate the raw generator of a run, not the EMA copy")
     p.add_argument("--last", action="store_true", help="a run's generator at its last checkpoint, not the best it kept")

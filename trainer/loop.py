@@ -18,6 +18,7 @@ import torch
 
 from blender_ganart.core.devices import resolve_device
 from blender_ganart.core.errors import SynthesisOptionsError
+from blender_ganart.core.periodic import is_wave_parameter
 from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
@@ -151,7 +152,7 @@ def _sampler(s: Setup, images: ImageSet, *reseed: int) -> CropSampler:
 # The plane waves' parameters (core/periodic.py: their per-channel weights, which start at zero,
 # and the map to wave vectors) learn at this multiple of G's rate. At G's own rate Adam moves a
 # weight by about 2e-4 a step, and in the bricks sitting of 0.7 the waves' weights were still
-# at most 0.018 after 1128 steps, beside features that PixelNorm holds near 1: the waves were
+# at most 0.021 after 1128 steps (scripts/wave_weights.py), beside features that PixelNorm holds near 1: the waves were
 # barely used. ×10 is StyleGAN2's rate (0.002) for the same zero-started strengths.
 WAVES_LR_GAIN = 10.0
 
@@ -159,8 +160,9 @@ WAVES_LR_GAIN = 10.0
 def generator_groups(G: torch.nn.Module, lr: float) -> list[dict]:
     """G's parameters for its optimiser: one group, and the plane waves' in a second group at
     WAVES_LR_GAIN times the rate (its `lr_gain` key, which TrainState.set_learning_rates keeps)."""
-    waves = [p for name, p in G.named_parameters() if name.endswith("periodic_weight") or name.startswith("waves.")]
-    rest = [p for name, p in G.named_parameters() if not (name.endswith("periodic_weight") or name.startswith("waves."))]
+    named = list(G.named_parameters())
+    waves = [p for name, p in named if is_wave_parameter(name)]
+    rest = [p for name, p in named if not is_wave_parameter(name)]
     if not waves:
         return [{"params": rest}]
     return [{"params": rest}, {"params": waves, "lr": lr * WAVES_LR_GAIN, "lr_gain": WAVES_LR_GAIN}]

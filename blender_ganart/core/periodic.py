@@ -31,6 +31,12 @@ from .seeds import mix
 _PHASE_STREAM = 0x7068617365  # keeps the waves' phases apart from the latent field's streams
 
 
+def is_wave_parameter(name: str) -> bool:
+    """Whether a state-dict name is one of the plane waves' parameters (architecture.parameter_shapes):
+    a level's per-channel weights or the map from the global code to the wave vectors."""
+    return name.endswith(".periodic_weight") or name.startswith("waves.")
+
+
 def quantize(k: np.ndarray, cells: tuple[int, int]) -> np.ndarray:
     """(..., 2) wave vectors (rows, columns; cycles per cell) → the nearest that are periodic over
     a field of `cells` (a whole number of cycles along each axis)."""
