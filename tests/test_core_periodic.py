@@ -133,9 +133,9 @@ def test_tiled_field_with_the_same_waves_tiles_the_texture_exactly(generator):
     assert seam < 2.0
 
 
-def test_a_training_generator_learns_its_waves_and_may_start_from_a_file_without_them(tmp_path):
+def test_a_training_generator_learns_its_waves_and_starts_from_a_file_without_them_not_one_with_others(tmp_path):
     from trainer.archs import build_arch
-    from trainer.config import resolve
+    from trainer.config import ConfigError, resolve
     from trainer_support import tiny_config, write_texture_folder
 
     data = write_texture_folder(tmp_path / "data")
@@ -164,6 +164,12 @@ def test_a_training_generator_learns_its_waves_and_may_start_from_a_file_without
         b = plain.eval()(field, PixelNoise((3,), (3, 3)))
     torch.testing.assert_close(a, b, atol=1e-5, rtol=0)  # zero strengths: the plain model's texture
     assert json.loads(json.dumps(inference.config.to_dict()))["periodic_dim"] == 2
+    # A file with waves into a run with none (or other ones) would drop them: refused, flag named.
+    save_model(tmp_path / "waves.ganart.pt", inference, ModelCard(), half=False)
+    for other in (0, 3):
+        arch = build_arch(resolve(tiny_config(data, tmp_path / f"other{other}", periodic_dim=other, g_batch_norm=False)))
+        with pytest.raises(ConfigError, match="--periodic-dim 2"):
+            arch.warm_start(arch.build_generator(), str(tmp_path / "waves.ganart.pt"))
 
 
 def test_a_run_with_waves_resumes_exactly_and_exports_a_file_both_runtimes_run(tmp_path):

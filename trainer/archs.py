@@ -112,6 +112,11 @@ class TextureArch(Arch):
             raise ConfigError(f"{flag('init_from')}: {path} has another architecture ("
                               + ", ".join(f"{n} {getattr(theirs, n)}" for n in shape)
                               + "); give the run the same " + ", ".join(map(flag, ("g_widths", "g_extra_convs", "local_dim", "global_dim"))))
+        # A file with plane waves into a run with other waves (or none) would lose them silently,
+        # and the texture with them; a file without waves may start a run with some (zero weights).
+        if theirs.periodic_dim and mine.periodic_dim != theirs.periodic_dim:
+            raise ConfigError(f"{flag('init_from')}: {path} draws {theirs.periodic_dim} plane waves; give the run "
+                              f"{flag('periodic_dim')} {theirs.periodic_dim} (it has {mine.periodic_dim}) to keep them")
         own = g.state_dict()
         own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
         if colour_start:
