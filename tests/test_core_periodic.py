@@ -13,7 +13,7 @@ from blender_ganart.core import architecture, numpy_runtime
 from blender_ganart.core.latent import PixelNoise, latent_field
 from blender_ganart.core.model_file import ModelCard, load_model, save_model
 from blender_ganart.core.network import Generator, GeneratorConfig, TrainingWaves
-from blender_ganart.core.periodic import Waves, quantize, seed_phases, wave_vectors
+from blender_ganart.core.periodic import BAND_PASS, BAND_STOP, Waves, band_gain, quantize, seed_phases, wave_vectors
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 from helpers import with_active_noise
@@ -51,12 +51,13 @@ def test_wave_vectors_are_whole_cycles_over_the_field_so_planes_wrap_exactly():
     k = quantize(np.array([[[0.37, -0.81], [1.3, 0.02]]]), (5, 7))
     assert np.allclose(k * [5, 7], np.round(k * [5, 7]), atol=1e-12)
     waves = Waves(k, seed_phases(3, 2)[None], (5, 7), origin=(-2, 4))
-    for level in (1, 3):
+    for level in (1, 2, 3):
         scale = 2**level
         here = waves.planes(level, 0, 0, 5 * scale, 7 * scale)
         one_field_on = waves.planes(level, 5 * scale, -7 * scale, 5 * scale, 7 * scale)
         np.testing.assert_array_equal(here, one_field_on)
-        assert here.dtype == np.float32 and np.abs(here).max() <= 1 and here.std() > 0.3
+        assert here.dtype == np.float32 and np.abs(here).max() <= 1
+        assert level == 1 or here.std() > 0.3  # level 1 fades these waves out (band_gain)
 
 
 def test_phases_are_a_pure_function_of_the_seed():
@@ -79,6 +80,25 @@ def test_training_waves_are_the_addons_waves():
     # Straight through: the rounded values go forward, the gradient reaches the raw ones.
     training.planes(2, 0, 0, 12, 16).sum().backward()
     assert raw.grad is not None and raw.grad.abs().sum() > 0
+
+
+def test_a_wave_fades_out_before_its_levels_nyquist_frequency():
+    """A level samples a wave at 2^level pixels per cell; at ½ cycle per pixel the samples alternate
+    with the pixel grid and, upsampled, draw a grid. A wave fades from BAND_PASS to BAND_STOP cycles
+    per pixel of its faster axis, so a level draws only waves it can sample, and every level draws
+    the slow ones whole; the training planes fade it the same way (the test above)."""
+    k = np.array([[0.5, 0.0], [0.0, -1.0], [1.5, 0.5], [2.0, 1.0], [0.2, 3.9]])  # cycles per cell
+    assert band_gain(k, 1).tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]  # 2 pixels per cell: 1 cycle per cell is ½ per pixel
+    assert band_gain(k, 2).tolist() == [1.0, 1.0, pytest.approx(0.5), 0.0, 0.0]
+    assert band_gain(k, 3)[:4].tolist() == [1.0, 1.0, 1.0, 1.0] and 0.0 < band_gain(k, 3)[4] < 0.05
+    waves = Waves(k[None], np.full((1, 5), 0.7), (4, 4))
+    for level in (1, 2, 3):
+        planes = waves.planes(level, 0, 0, 4 * 2**level, 4 * 2**level)[0]
+        amplitude = np.abs(planes).max(axis=(1, 2))
+        gain = band_gain(k, level)
+        # A sine sampled 4 or more times per cycle reaches at least cos 45° of its peak.
+        assert np.all(amplitude <= gain + 1e-6) and np.all(amplitude >= 0.7 * gain), (level, amplitude, gain)
+    assert 0 < BAND_PASS < BAND_STOP <= 0.5
 
 
 def test_both_runtimes_give_the_same_waves_from_the_model_file(generator, tmp_path):

@@ -26,6 +26,7 @@ from torch import nn
 
 from . import architecture
 from .architecture import LEAK, LEGACY_OPTIONS, NORM_EPS, UPSAMPLING, GeneratorConfig  # noqa: F401 (re-exported)
+from .periodic import BAND_PASS, BAND_STOP
 
 
 # A source of pixel noise: (level, top, left, height, width) → (N or 1, 1, height, width) array in
@@ -58,7 +59,11 @@ class TrainingWaves:
         turn = 2 * math.pi
         row_part = turn * self.k[:, :, 0, None] * y
         col_part = turn * self.k[:, :, 1, None] * x + self.phases[:, :, None]
-        return torch.sin(row_part[..., :, None] + col_part[..., None, :])
+        # periodic.band_gain, differentiable in k: a wave learns to slow down where it is faded out.
+        per_pixel = self.k.abs().amax(dim=-1) / scale
+        t = ((per_pixel - BAND_PASS) / (BAND_STOP - BAND_PASS)).clamp(0.0, 1.0)
+        gain = 0.5 + 0.5 * torch.cos(math.pi * t)
+        return gain[:, :, None, None] * torch.sin(row_part[..., :, None] + col_part[..., None, :])
 
 
 class TrainingNoise:

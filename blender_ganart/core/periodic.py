@@ -59,6 +59,23 @@ def seed_phases(seed: int, count: int) -> np.ndarray:
     return (bits >> np.uint64(11)).astype(np.float64) * (2.0**-53 * 2.0 * np.pi)
 
 
+# Anti-aliasing: a level samples a wave at 2^level pixels per cell. Near that grid's Nyquist
+# frequency (½ cycle per pixel) the samples alternate in step with the pixel grid, and after the
+# upsamplings that draws stripes locked to the cell grid (a Bricks (material) trial drew 8 px
+# stripes on one seed, lattice score 11.6, from a wave of 1.9 cycles per cell at level 2). So each
+# wave fades out at each level, by a raised cosine from BAND_PASS to BAND_STOP cycles per pixel of
+# its faster axis; the finer levels still draw it.
+BAND_PASS, BAND_STOP = 0.25, 0.5
+
+
+def band_gain(k: np.ndarray, level: int) -> np.ndarray:
+    """(..., 2) wave vectors (cycles per cell) → (...) their weight at level `level`, in [0, 1]:
+    1 up to BAND_PASS cycles per pixel along both axes, 0 from BAND_STOP on, smooth between."""
+    per_pixel = np.abs(np.asarray(k, dtype=np.float64)).max(axis=-1) / 2.0**level
+    t = np.clip((per_pixel - BAND_PASS) / (BAND_STOP - BAND_PASS), 0.0, 1.0)
+    return 0.5 + 0.5 * np.cos(np.pi * t)  # cos²(πt/2), exactly 1 and 0 at the ends
+
+
 def cell_positions(pixels: np.ndarray, level: int) -> np.ndarray:
     """Absolute pixel indices of level `level` → their centres in cells, float64: pixel x sits at
     (x + ½)/2^level - ½, where ×2 upsamplings with align_corners=False put it, so level 0's
@@ -78,7 +95,8 @@ class Waves:
     origin: tuple[int, int] = (0, 0)
 
     def planes(self, level: int, top: int, left: int, height: int, width: int) -> np.ndarray:
-        """(N, P, height, width) float32 in [-1, 1], pixel (top, left) of level `level` first.
+        """(N, P, height, width) float32 in [-1, 1], pixel (top, left) of level `level` first,
+        each wave weighted by its band_gain at this level.
 
         Coordinates are taken modulo the field as the pixel noise's are; with whole cycles over
         the field that changes nothing but the size of the numbers sin is given."""
@@ -89,7 +107,8 @@ class Waves:
         turn = 2.0 * np.pi
         row_part = turn * self.k[:, :, 0, None] * y  # (N, P, H)
         col_part = turn * self.k[:, :, 1, None] * x + self.phases[:, :, None]  # (N, P, W)
-        return np.sin(row_part[..., :, None] + col_part[..., None, :]).astype(np.float32)
+        gain = band_gain(self.k, level)[:, :, None, None]
+        return (gain * np.sin(row_part[..., :, None] + col_part[..., None, :])).astype(np.float32)
 
     def __getitem__(self, part: slice) -> "Waves":
         return Waves(self.k[part], self.phases[part], self.cells, self.origin)
