@@ -424,3 +424,22 @@ def test_sittings_run_in_turn_each_from_the_export_before(tmp_path, monkeypatch)
     card = load_model(tmp_path / "out2" / f"bricks{MODEL_SUFFIX}").card
     sittings = card.training_command.split("# ran:", 1)[1].split(train_bundled.SITTING_JOIN)
     assert len(sittings) == 3 and card.training_steps == 6 and "--r1-gamma 0.25" in sittings[2]
+
+
+def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path):
+    """scripts/course_heights.py (the spread of a brick family's scales): a wall drawn with
+    known courses reads as their height, whatever the brick colours, and a folder lists it."""
+    import course_heights
+
+    rng = np.random.default_rng(0)
+    for course in (12, 32):
+        wall = np.repeat(rng.uniform(0.4, 0.7, (256 // course + 1, 1)), course, axis=0)[:256] * np.ones((1, 256))
+        wall[::course] = 0.15  # a dark mortar line atop each course
+        wall += rng.normal(0, 0.03, wall.shape)
+        period, peak = course_heights.course_height(wall)
+        assert abs(period - 256 / round(256 / course)) < 0.5 and peak > 50, (course, period, peak)
+    noise = rng.uniform(0, 1, (256, 256))
+    assert course_heights.course_height(noise)[1] < 50  # no courses: no clear peak
+    Image.fromarray((np.clip(wall, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "wall.png")
+    assert course_heights.main([str(tmp_path)]) == 0
+    assert course_heights.main([str(tmp_path / "none")]) == 1
