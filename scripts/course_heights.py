@@ -6,6 +6,8 @@ generator for twenty scales at once; this shows the spread before a family is cu
 (issue 11, "families that don't mix").
 
     .venv/bin/python scripts/course_heights.py data/bricks
+    .venv/bin/python scripts/course_heights.py data/bricks --between 10 26 --into data/bricks-courses
+        # links the images with clear courses 10-26 px tall into a folder to train on
 
 Per image: the mean over each row of the vertical gradient's magnitude (mortar lines are rows of
 strong vertical change), then the strongest period of that profile between 6 px and the image's
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from trainer.data import find_image_files  # noqa: E402
 
 SHORTEST_COURSE = 6  # px: below this a "course" is a texel-level pattern, not a row of bricks
+CLEAR_PEAK = 50.0  # peak over median: the least of a drawn test wall is far above; white noise stays under
 
 
 def course_height(grey: np.ndarray) -> tuple[float, float]:
@@ -44,18 +47,43 @@ def course_height(grey: np.ndarray) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="a folder of texture images, e.g. data/bricks")
+    parser.add_argument("--between", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="with --into: the course heights (px) to keep")
+    parser.add_argument("--into", type=Path, help="link the images with clear courses (peak/median at least "
+                        f"{CLEAR_PEAK:g}) within --between into this new folder")
     args = parser.parse_args(argv)
+    if (args.between is None) != (args.into is None):
+        parser.error("--between and --into go together")
+    if args.into is not None and args.into.exists():
+        print(f"error: {args.into} exists; name a new folder", file=sys.stderr)
+        return 1
     files = find_image_files(args.folder)
     if not files:
         print(f"error: no images in {args.folder}", file=sys.stderr)
         return 1
-    rows = []
+    rows, read = [], []
     for path in files:
-        with Image.open(path) as image:
-            grey = np.asarray(image.convert("L"), dtype=np.float64) / 255
+        try:
+            with Image.open(path) as image:
+                grey = np.asarray(image.convert("L"), dtype=np.float64) / 255
+        except (OSError, Image.DecompressionBombError) as exc:
+            print(f"warning: skipped {path}: {exc}", file=sys.stderr)
+            continue
         rows.append((*course_height(grey), grey.shape[1], grey.shape[0], path.name))
+        read.append(path)
+    if not rows:
+        print(f"error: no readable images in {args.folder}", file=sys.stderr)
+        return 1
     for period, peak, w, h, name in sorted(rows):
         print(f"{period:6.1f} px  peak/median {peak:8.1f}  {w}x{h}  {name}")
+    if args.into is not None:
+        low, high = args.between
+        kept = [(path, name) for path, (period, peak, *_, name) in zip(read, rows)
+                if low <= period <= high and peak >= CLEAR_PEAK]
+        args.into.mkdir(parents=True)
+        for path, name in kept:
+            (args.into / name).symlink_to(path.resolve())
+        print(f"linked {len(kept)} of {len(files)} images into {args.into}")
     periods = np.array([r[0] for r in rows])
     print(f"{len(rows)} images: course height median {np.median(periods):.1f} px, "
           f"10th–90th percentile {np.percentile(periods, 10):.1f}–{np.percentile(periods, 90):.1f} px, "

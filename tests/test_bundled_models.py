@@ -440,6 +440,12 @@ def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path):
         assert abs(period - 256 / round(256 / course)) < 0.5 and peak > 50, (course, period, peak)
     noise = rng.uniform(0, 1, (256, 256))
     assert course_heights.course_height(noise)[1] < 50  # no courses: no clear peak
-    Image.fromarray((np.clip(wall, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "wall.png")
-    assert course_heights.main([str(tmp_path)]) == 0
+    (tmp_path / "walls").mkdir()
+    Image.fromarray((np.clip(wall, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "walls" / "wall32.png")
+    Image.fromarray((noise * 255).astype(np.uint8)).save(tmp_path / "walls" / "noise.png")
+    (tmp_path / "walls" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")  # skipped, said so
+    assert course_heights.main([str(tmp_path / "walls")]) == 0
     assert course_heights.main([str(tmp_path / "none")]) == 1
+    assert course_heights.main([str(tmp_path / "walls"), "--between", "20", "40", "--into", str(tmp_path / "kept")]) == 0
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == ["wall32.png"]  # not the noise
+    assert course_heights.main([str(tmp_path / "walls"), "--between", "20", "40", "--into", str(tmp_path / "kept")]) == 1
