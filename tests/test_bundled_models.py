@@ -426,7 +426,7 @@ def test_sittings_run_in_turn_each_from_the_export_before(tmp_path, monkeypatch)
     assert len(sittings) == 3 and card.training_steps == 6 and "--r1-gamma 0.25" in sittings[2]
 
 
-def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path):
+def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path, capsys):
     """scripts/course_heights.py (the spread of a brick family's scales): a wall drawn with
     known courses reads as their height, whatever the brick colours, and a folder lists it."""
     import course_heights
@@ -437,14 +437,15 @@ def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path):
         wall[::course] = 0.15  # a dark mortar line atop each course
         wall += rng.normal(0, 0.03, wall.shape)
         period, peak = course_heights.course_height(wall)
-        assert abs(period - 256 / round(256 / course)) < 0.5 and peak > 50, (course, period, peak)
+        assert abs(period - 256 / round(256 / course)) < 0.5 and peak > course_heights.CLEAR_PEAK, (course, period, peak)
     noise = rng.uniform(0, 1, (256, 256))
-    assert course_heights.course_height(noise)[1] < 50  # no courses: no clear peak
+    assert course_heights.course_height(noise)[1] < course_heights.CLEAR_PEAK  # no courses: no clear peak
     (tmp_path / "walls").mkdir()
     Image.fromarray((np.clip(wall, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "walls" / "wall32.png")
     Image.fromarray((noise * 255).astype(np.uint8)).save(tmp_path / "walls" / "noise.png")
     (tmp_path / "walls" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")  # skipped, said so
     assert course_heights.main([str(tmp_path / "walls")]) == 0
+    assert "skipped" in capsys.readouterr().err
     assert course_heights.main([str(tmp_path / "none")]) == 1
     assert course_heights.main([str(tmp_path / "walls"), "--between", "20", "40", "--into", str(tmp_path / "kept")]) == 0
     assert [p.name for p in (tmp_path / "kept").iterdir()] == ["wall32.png"]  # not the noise
