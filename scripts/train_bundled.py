@@ -106,22 +106,19 @@ GPU_AGAIN = dict(GPU, r1_gamma=0.2, max_minutes=7.5)
 GPU_KEEP = dict(GPU_AGAIN, keep_best=True, metrics_every=250, max_minutes=7)
 GPU_KEEP_10 = dict(GPU_KEEP, max_minutes=10)  # the runs that were resumed there to 10 minutes
 
-# A CPU sitting with plane waves (--periodic-dim, core/periodic.py) for bricks, from its GPU model:
-# 128 px crops judged by the two-scale D at 2× (the detail D on 64 px windows), batch 8, γ 0.2,
-# 45 minutes on one thread of the 2-core CPU while a control run (the same without waves) took the
-# other (~1130 steps each). By model_report.py it was closer to the data than the file it started
-# from on two draws of seeds (2.75 / 2.79 and 2.75 / 2.82 × floor against 3.36 / 3.63 and 2.95 /
-# 3.00), the control farther (4.11 / 4.30); one run each, and the waves' weights stayed small
-# (≤ 0.021, scripts/wave_weights.py), so the waves may not be why. Neither draws brick courses yet. It ran before the waves
-# learned at trainer/loop.py's WAVES_LR_GAIN: the same command now trains them 10× faster.
-CPU_WAVES = {"crop_size": 128, "d_context_scale": 2, "batch": 8, "r1_gamma": 0.2, "periodic_dim": 4, "steps": 100000,
-             "max_minutes": 45, "sample_every": 250, "metrics_every": 0, "checkpoint_every": 250}  # seed: the default 0
+# Bricks at one scale (0.8): data/bricks is the 27 walls whose courses are 10-26 px tall
+# (texture_sources.toml, picked by scripts/course_heights.py). From scratch on the CPU with the
+# trainer's defaults (64 px crops, batch 16, seed 0) but R1 at γ 0.1 (without it D won at once,
+# loss 0.008) and no 90° rotations: 40 minutes on two threads (3821 steps), then resumed to 90
+# with keep-best. The first Bricks that draws courses with mortar and head joints not locked to
+# the latent cell. (Before: every bricks recipe, the two-scale GPU one and a CPU sitting with
+# plane waves on top, trained on the 62 walls of 6-256 px courses and drew speckle and blotches.)
+BRICKS_CPU = {"r1_gamma": 0.1, "steps": 100000, "max_minutes": 90}
 
 # Each recipe is what made the shipped file, all at full resolution for the generator with bilinear
 # upsampling and pixel noise: `then` holds the later sittings, each started from the export before it.
 RECIPES = {
-    "bricks": Recipe("bricks", "Bricks", "Brick and block walls with mortar joints.", directional(GPU),
-                     then=(directional(CPU_WAVES),)),
+    "bricks": Recipe("bricks", "Bricks", "Brick walls with mortar joints, 10-26 px courses.", directional(BRICKS_CPU)),
     "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=(GPU_AGAIN,)),
     "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU),
                    then=(directional(GPU_AGAIN), directional(GPU_KEEP_10))),
@@ -135,7 +132,7 @@ RECIPES = {
 
 def full_material(colour_model: str, options: dict) -> dict:
     """Colour, OpenGL normal and height learned together from ufoai's map sets (`<family>-maps`:
-    a colour map, its `_nm` normal map, height in that map's alpha). The map sets are few (12-19
+    a colour map, its `_nm` normal map, height in that map's alpha). The map sets are few (5-17
     per family), so the run starts from the bundled colour model: its colour output conv gives
     the colour channels, the relief channels start fresh, and every layer learns. (Training only
     the relief's output rows on the frozen colour model kept the colour exactly but drew noise
@@ -147,8 +144,10 @@ def full_material(colour_model: str, options: dict) -> dict:
 # alpha (all six have some: `<family>-maps` in texture_sources.toml). Ground and rock: on the CPU;
 # grass and wood on a GPU, with the two-scale recipe of a second sitting; metal on a GPU with
 # keep-best (earlier metal runs without it drew normals facing sideways on up to 28 % of the
-# pixels, its data 7 %). Bricks took the two-scale recipe too but is not shipped: it drew its
-# courses at the 32 px latent cell (lattice 24).
+# pixels, its data 7 %). Bricks (material) is not shipped: runs on the 12 map sets of the 62
+# walls bricks had until 0.8 drew courses locked to the 32 px latent cell (lattice 24) or fabric;
+# from the 0.8 Bricks on the 7 sets of its 27 walls (its colour recipe, 40 CPU minutes) it drew
+# horizontal stripes without head joints by step 1000.
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
