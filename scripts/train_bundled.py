@@ -146,8 +146,9 @@ def full_material(colour_model: str, options: dict) -> dict:
 # keep-best (earlier metal runs without it drew normals facing sideways on up to 28 % of the
 # pixels, its data 7 %). Bricks (material) is not shipped: runs on the 12 map sets of the 62
 # walls bricks had until 0.8 drew courses locked to the 32 px latent cell (lattice 24) or fabric;
-# from the 0.8 Bricks on the 7 sets of its 27 walls (its colour recipe, 40 CPU minutes) it drew
-# horizontal stripes without head joints by step 1000.
+# from the 0.8 Bricks on the 7 sets of its 27 walls (its colour recipe) it lost the bricks by
+# step 500, and from scratch (the same, with keep-best) it drew courses without head joints at
+# step 2000 (README, "Bundled models").
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
