@@ -106,6 +106,41 @@ def test_a_colour_model_starts_a_full_material_run(map_data, tmp_path):
     assert torch.equal(g.state_dict()["levels.0.0.conv.weight"], source.state_dict()["levels.0.0.conv.weight"])
 
 
+def test_a_colour_run_folder_starts_a_full_material_run_with_its_discriminator(map_data, tmp_path):
+    colour_run = tmp_path / "colour"
+    train(tiny_config(map_data, colour_run, steps=2), log=quiet)
+    saved = load_checkpoint(colour_run / "checkpoint.pt")
+    config = resolve(tiny_config(map_data, tmp_path / "material", maps=MAPS, init_from=str(colour_run)))
+    arch = build_arch(config)
+    torch.manual_seed(3)
+    g, d = arch.build_generator(), arch.build_discriminator()
+    fresh_rows = g.state_dict()["to_output.weight"][3:].clone()
+    arch.warm_start(g, str(colour_run), d)
+    # G: the colour run's raw generator, batch norms included; the relief rows as they were drawn.
+    for name, tensor in saved["G"].items():
+        mine = g.state_dict()[name]
+        assert torch.equal(mine[:3] if name.startswith("to_output") else mine, tensor), name
+    assert torch.equal(g.state_dict()["to_output.weight"][3:], fresh_rows)
+    # D: the relief channels' input weights are zero, so it judges any relief as the colour D judged the colour.
+    first = d.state_dict()["net.0.weight"]
+    assert torch.equal(first[:, :3], saved["D"]["net.0.weight"]) and not first[:, 3:].any()
+    colour_d = build_arch(resolve(tiny_config(map_data, tmp_path / "c2"))).build_discriminator()
+    colour_d.load_state_dict(saved["D"])
+    crops = torch.rand(4, 8, 32, 32) * 2 - 1
+    assert torch.allclose(d(crops), colour_d(crops[:, :3]), atol=1e-5)
+    # The run itself starts from the folder and says so; a folder without a checkpoint or a run
+    # of another shape is refused, naming the option.
+    said = []
+    train(tiny_config(map_data, tmp_path / "material", steps=1, maps=MAPS, init_from=str(colour_run)), log=said.append)
+    assert any(f"generator and discriminator start from {colour_run}" in line for line in said)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="init-from.*no checkpoint"):
+        arch.warm_start(arch.build_generator(), str(tmp_path / "empty"), arch.build_discriminator())
+    wide = build_arch(resolve(tiny_config(map_data, tmp_path / "w", maps=MAPS, g_widths=(16, 16, 8))))
+    with pytest.raises(ConfigError, match="init-from: the generator of the run .* another architecture"):
+        wide.warm_start(wide.build_generator(), str(colour_run), wide.build_discriminator())
+
+
 def test_the_card_lists_maps_checked_like_its_other_fields(tmp_path, small_generator):
     assert ModelCard.from_dict({}).maps == ("colour",)  # files from before maps: colour alone
     for maps, message in ((5, "list of map names"), (["normal"], "start with colour"),

@@ -9,6 +9,7 @@ generator and the recipe around it). `dcgan` and `mlp` are the seed papers' clas
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -17,12 +18,12 @@ from blender_ganart.core.latent import PixelNoise, latent_field
 from blender_ganart.core.model_maps import channel_slices
 from blender_ganart.core.network import Generator, GeneratorConfig
 
+from . import warm_start
 from .augment import wrap_crop
 from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
-from .config import TrainConfig, flag
+from .config import TrainConfig
 from .normals import unit_normals_torch
-from .errors import ConfigError
 from .two_scale import TwoScaleDiscriminator
 
 
@@ -85,44 +86,16 @@ class TextureArch(Arch):
             return batch_norm_generator(self.gconfig)
         return Generator(self.gconfig)
 
-    @torch.no_grad()
-    def warm_start(self, g: nn.Module, path: str) -> None:
-        """Copies a model file's weights into a new generator `g` (its batch norms start fresh).
-
-        A start from a trained model (a bundled one, or an older run) reaches a good texture in a
-        fraction of the steps: the convs already know textures, only scale and style must move.
-        A file from before pixel noise or bilinear upsampling is fine: its noise strengths start
-        at zero and its convs adapt to the new upsampling; so is one without plane waves for a
-        run with --periodic-dim: the waves' weights start at zero, the texture as it was.
-        """
-        from blender_ganart.core.errors import ModelFileError
-        from blender_ganart.core.model_file import load_model
-
-        try:
-            source = load_model(path).generator
-        except ModelFileError as exc:
-            raise ConfigError(f"{flag('init_from')}: {exc}") from None
-        mine, theirs = self.gconfig, source.config
-        shape = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
-        # A colour model may start a full-material run: its output conv gives the colour channels
-        # (the first three, in both), the other maps' output weights start fresh.
-        colour_start = theirs.out_channels == 3 and mine.out_channels > 3
-        if any(getattr(mine, name) != getattr(theirs, name) for name in shape
-               if not (colour_start and name == "out_channels")):
-            raise ConfigError(f"{flag('init_from')}: {path} has another architecture ("
-                              + ", ".join(f"{n} {getattr(theirs, n)}" for n in shape)
-                              + "); give the run the same " + ", ".join(map(flag, ("g_widths", "g_extra_convs", "local_dim", "global_dim"))))
-        # A file with plane waves into a run with other waves (or none) would lose them silently,
-        # and the texture with them; a file without waves may start a run with some (zero weights).
-        if theirs.periodic_dim and mine.periodic_dim != theirs.periodic_dim:
-            raise ConfigError(f"{flag('init_from')}: {path} draws {theirs.periodic_dim} plane waves; give the run "
-                              f"{flag('periodic_dim')} {theirs.periodic_dim} (it has {mine.periodic_dim}) to keep them")
-        own = g.state_dict()
-        own.update({k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape})
-        if colour_start:
-            for name in ("to_output.weight", "to_output.bias"):
-                own[name][:3] = source.state_dict()[name]
-        g.load_state_dict(own)
+    def warm_start(self, g: nn.Module, path: str, d: nn.Module | None = None) -> None:
+        """`--init-from`: a model file's weights into `g`, or a run folder's G and D into `g` and
+        `d` (trainer/warm_start.py). A start from a trained model reaches a good texture in a
+        fraction of the steps: the convs already know textures, only scale and style must move."""
+        if Path(path).is_dir():
+            if d is None:
+                raise ValueError("a run folder starts the discriminator too: pass it")
+            warm_start.from_run_folder(g, d, Path(path))
+        else:
+            warm_start.from_model_file(g, self.gconfig, path)
 
     def inference_generator(self, g: nn.Module) -> nn.Module:
         """The generator as the add-on will run it: batch norm (if any) re-estimated for these

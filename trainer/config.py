@@ -70,7 +70,8 @@ class ModelOptions:
                                                         "sets (regular patterns: brick courses, planks); 0 = none",
                                check="non_negative")
     g_batch_norm: bool | None = option(None, "texture G: batch norm while training, folded into the convs on export (default: per arch)")
-    init_from: str = option("", "texture G: start from this model file's weights (same widths and dims); '' = random")
+    init_from: str = option("", "texture arch: start G from this model file's weights, or G and D from this run folder's "
+                                   "checkpoint (same widths and dims; a colour run may start a full-material one); '' = random")
     d_width: int = option(64, "texture arch: discriminator channels after its first layer (doubling per level)", check="at_least_1")
     d_context_scale: int = option(1, "texture arch: judge each crop at two scales: a second discriminator sees it "
                                      "box-downscaled by this factor (structure), the first sees crop/scale px windows at "

@@ -194,8 +194,9 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
         say(f"resuming {s.run_dir} at step {t.step}")
         return t
     if c.model.init_from:
-        s.arch.warm_start(G, c.model.init_from)
-        say(f"generator starts from {c.model.init_from}")
+        s.arch.warm_start(G, c.model.init_from, D)
+        say(f"{'generator and discriminator start' if Path(c.model.init_from).is_dir() else 'generator starts'} "
+            f"from {c.model.init_from}")
     ddp.broadcast_module(G, s.info)
     ddp.broadcast_module(D, s.info)
     G_ema.load_state_dict(G.state_dict())
