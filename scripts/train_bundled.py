@@ -46,6 +46,9 @@ class Recipe:
     # Later sittings, each a run that starts from the one before's export (--init-from) with a fresh
     # discriminator: how a model trained over several machines lent for minutes is redone.
     then: tuple[dict, ...] = ()
+    # A recipe whose run starts from another recipe's run folder, runs/bundled-<name> (--init-from
+    # a run: its generator and the discriminator balanced against it, trainer/warm_start.py).
+    start_from_run: str = ""
 
     def sittings_after(self, model_file: Path) -> tuple[dict, ...]:
         """The sittings still to run after a file these sittings made: its card chains one command
@@ -144,11 +147,7 @@ def full_material(colour_model: str, options: dict) -> dict:
 # alpha (all six have some: `<family>-maps` in texture_sources.toml). Ground and rock: on the CPU;
 # grass and wood on a GPU, with the two-scale recipe of a second sitting; metal on a GPU with
 # keep-best (earlier metal runs without it drew normals facing sideways on up to 28 % of the
-# pixels, its data 7 %). Bricks (material) is not shipped: runs on the 12 map sets of the 62
-# walls bricks had until 0.8 drew courses locked to the 32 px latent cell (lattice 24) or fabric;
-# from the 0.8 Bricks on the 7 sets of its 27 walls (its colour recipe) it lost the bricks by
-# step 500, and from scratch (the same, with keep-best) it drew courses without head joints at
-# step 2000 (README, "Bundled models").
+# pixels, its data 7 %). Bricks (material): below.
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
@@ -156,6 +155,19 @@ RECIPES.update({
     for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "grass", "wood", "metal")
     for base in [CPU if name in ("ground", "rock") else GPU_KEEP_10 if name == "metal" else GPU_AGAIN]
 })
+
+# Bricks (material) on the 7 map sets of the 27 walls, from the colour run itself (--init-from its
+# run folder): its generator and the discriminator balanced against it, whose weights on the relief
+# channels start at zero (trainer/warm_start.py). BRICKS_CPU otherwise: 40 minutes on two threads,
+# resumed to 70, the last generator exported (the run kept its step 2000 too, closer at 4x but read
+# as a faint grid by the lattice check; README, "Bundled models"). Earlier starts lost the bricks:
+# from the 0.8 Bricks' model file (fresh batch norms, a fresh D) they were gone by step 500; from
+# scratch it drew courses without head joints at step 2000; on the 12 sets of the 62 walls bricks
+# had until 0.8 it drew courses locked to the 32 px cell or fabric.
+RECIPES["bricks-maps"] = Recipe(
+    "bricks-maps", "Bricks (material)", f"{RECIPES['bricks'].description} Colour, normal and height maps learned together.",
+    directional(dict(BRICKS_CPU, maps="colour,normal,height", max_minutes=70, metrics_every=500, sample_every=250)),
+    start_from_run="bricks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list or not args.model:
         for name, recipe in RECIPES.items():
-            print(f"{name:8s} data/{recipe.family:8s} {recipe.description}")
+            print(f"{name:12s} data/{recipe.family:12s} {recipe.description}")
         return 0
     names = list(RECIPES) if args.model == "all" else [args.model]
     for name in names:
@@ -216,7 +228,14 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         raise SystemExit(f"error: --continue-from: the recipe '{name}' is one run; it has no later sitting to continue with")
     run = args.runs / f"bundled-{name}"
     if not recipe.then:
-        trained = run_trainer(recipe.options, data, run, args, resume=args.resume)
+        options = recipe.options
+        if recipe.start_from_run:
+            start = args.runs / f"bundled-{recipe.start_from_run}"
+            if not (start / "checkpoint.pt").is_file() and not args.resume:
+                raise SystemExit(f"error: '{name}' starts from the run of '{recipe.start_from_run}', which {start} "
+                                 f"does not hold: run `python scripts/train_bundled.py {recipe.start_from_run}` first")
+            options = dict(options, init_from=str(start))
+        trained = run_trainer(options, data, run, args, resume=args.resume)
         return export(name, trained, data, args.out)
     if args.continue_from:
         before, sittings = args.continue_from, recipe.sittings_after(args.continue_from)

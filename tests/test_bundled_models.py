@@ -260,6 +260,10 @@ def test_bundled_card_ran_its_recipe(path):
     ran = load_model(path).card.training_command.split("# ran:", 1)[1]
     first, *later = ran.split(train_bundled.SITTING_JOIN.strip(" "))
     _assert_ran(path.name, recipe.options, first.split(";")[0].split())
+    if recipe.start_from_run:  # from the other recipe's run folder (its G and D), not from a model file
+        command = first.split(";")[0].split()
+        assert "--init-from" in command, f"{path.name}: the recipe starts from a run; the command that ran did not"
+        assert not command[command.index("--init-from") + 1].endswith(MODEL_SUFFIX), f"{path.name}: started from a file"
     assert len(later) == len(recipe.then), (f"{path.name}: the card tells {len(later)} later sittings, "
                                             f"the recipe {len(recipe.then)}")
     for options, sitting in zip(recipe.then, later):
@@ -424,6 +428,39 @@ def test_sittings_run_in_turn_each_from_the_export_before(tmp_path, monkeypatch)
     card = load_model(tmp_path / "out2" / f"bricks{MODEL_SUFFIX}").card
     sittings = card.training_command.split("# ran:", 1)[1].split(train_bundled.SITTING_JOIN)
     assert len(sittings) == 3 and card.training_steps == 6 and "--r1-gamma 0.25" in sittings[2]
+
+
+def test_a_material_recipe_starts_from_its_colour_recipes_run(tmp_path, monkeypatch):
+    """Bricks (material) starts from the bricks recipe's run folder (G and D): train_bundled
+    refuses to start it before that run exists, then runs it from there with the real trainer."""
+    data = _family(tmp_path)
+    maps = data / "bricks-maps"
+    maps.mkdir()
+    from blender_ganart.core.derived_maps import normal_from_height
+
+    y, x = np.mgrid[0:48, 0:48]
+    height = (128 + 100 * np.sin(y / 3.0 + x / 7.0)).astype(np.uint8)
+    Image.fromarray(np.stack([height, height // 2, 255 - height], axis=-1)).save(maps / "wall.png")
+    normal = np.round(normal_from_height(height / 255.0, 6.0) * 255).astype(np.uint8)
+    Image.fromarray(np.dstack([normal, height]), "RGBA").save(maps / "wall_nm.png")  # height in alpha
+    manifest = json.loads((data / "manifest.json").read_text())
+    (data / "manifest.json").write_text(json.dumps(manifest + [dict(manifest[0], family="bricks-maps")]))
+    tiny = {"crop_size": 32, "g_widths": "16,8,8", "g_extra_convs": "0,0,0", "local_dim": 4, "global_dim": 4,
+            "d_width": 8, "batch": 4, "steps": 2, "checkpoint_every": 1, "sample_every": 0, "metrics_every": 0,
+            "metrics_images": 4}
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks", train_bundled.Recipe("bricks", "Bricks", "Walls.", tiny))
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks-maps", train_bundled.Recipe(
+        "bricks-maps", "Bricks (material)", "Walls, maps.", dict(tiny, maps="colour,normal,height"), start_from_run="bricks"))
+    runs = tmp_path / "runs"
+    machine = ["--data", str(data), "--runs", str(runs), "--device", "cpu", "--threads", "1", "--max-minutes", "0",
+               "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match="starts from the run of 'bricks'.*train_bundled.py bricks` first"):
+        train_bundled.main(["bricks-maps", *machine])
+    assert train_bundled.main(["bricks", *machine]) == 0
+    assert train_bundled.main(["bricks-maps", *machine]) == 0
+    card = load_model(tmp_path / "out" / f"bricks-maps{MODEL_SUFFIX}").card
+    assert card.maps == ("colour", "normal", "height")
+    assert f"--init-from {runs}/bundled-bricks " in card.training_command
 
 
 def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path, capsys):
