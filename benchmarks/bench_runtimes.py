@@ -30,11 +30,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from blender_ganart.core.architecture import flops_per_output_pixel  # noqa: E402
+from blender_ganart.core.model_catalog import BUNDLED_DIR, model_files  # noqa: E402
 from blender_ganart.core.model_reader import read_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 
 RUNTIMES = ("pytorch", "numpy")
-BUNDLED = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
+BUNDLED = model_files(BUNDLED_DIR)  # the add-on's order: the first is its default model
 
 _PEAK_CHILD = """
 import sys, time

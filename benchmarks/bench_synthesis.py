@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from blender_ganart.core.devices import resolve_device  # noqa: E402
+from blender_ganart.core.model_catalog import BUNDLED_DIR, model_files  # noqa: E402
 from blender_ganart.core.model_file import load_model  # noqa: E402
 from blender_ganart.core.network import Generator, GeneratorConfig  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
@@ -32,7 +33,7 @@ from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: 
 def default_model(path: str | None):
     """A bundled model if one is given or present, else the default architecture with random
     weights: the compute, and so the timing, does not depend on the weights' values."""
-    bundled = sorted((ROOT / "blender_ganart" / "models").glob("*.ganart.pt"))
+    bundled = model_files(BUNDLED_DIR)  # the add-on's order: the first is its default model
     if path or bundled:
         model = load_model(path or bundled[0])
         return model.generator, model.card.name

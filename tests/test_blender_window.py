@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from blender_ganart.core.model_catalog import BUNDLED_DIR, model_files
 from helpers import node_box, overlapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +94,7 @@ def test_window_built_zip_generates_without_pytorch(tmp_path, small_generator):
     env = dict(os.environ, BLENDER_USER_SCRIPTS=str(tmp_path / "scripts"), BLENDER_USER_CONFIG=str(tmp_path / "config"))
     env.pop("PYTHONPATH", None)
     config = {"report": str(tmp_path / "report.json"), "install_zip": str(zip_path), "models_folder": str(models),
-              "model_id": f"bundled:{sorted((ROOT / 'blender_ganart' / 'models').glob('*.ganart.pt'))[0].name}",
+              "model_id": f"bundled:{model_files(BUNDLED_DIR)[0].name}",
               "screenshot": str(tmp_path / "screenshot.png")}
     report = _window_session(config, env, tmp_path)
     assert report["addon_file"].startswith(str(tmp_path / "scripts")), report["addon_file"]  # the zip's copy
