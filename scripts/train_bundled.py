@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model  # noqa: E402
 from trainer.data import find_image_files  # noqa: E402
+from trainer.run_folder import CHECKPOINT_NAME  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
 
@@ -231,7 +232,7 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         options = recipe.options
         if recipe.start_from_run:
             start = args.runs / f"bundled-{recipe.start_from_run}"
-            if not (start / "checkpoint.pt").is_file() and not args.resume:
+            if not (start / CHECKPOINT_NAME).is_file() and not args.resume:
                 raise SystemExit(f"error: '{name}' starts from the run of '{recipe.start_from_run}', which {start} "
                                  f"does not hold: run `python scripts/train_bundled.py {recipe.start_from_run}` first")
             options = dict(options, init_from=str(start))

@@ -82,6 +82,10 @@ def saved_generator(payload: dict, use_ema: bool = True) -> dict:
     return payload["G_ema" if use_ema else "G"]
 
 
+def saved_discriminator(payload: dict) -> dict:
+    return payload["D"]
+
+
 def step_on_disk(path: Path) -> str:
     """The step of the checkpoint at `path`, for messages ("none written yet" if there is none)."""
     if not path.exists():

@@ -26,6 +26,7 @@ from .checkpoint import load_checkpoint
 from .config import flag
 from .errors import CheckpointError, ConfigError
 from .run_folder import CHECKPOINT_NAME
+from .state import saved_discriminator, saved_generator
 
 COLOUR = 3  # a colour model's channels: the first three of every full-material model
 _SHAPE = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
@@ -74,8 +75,9 @@ def from_run_folder(g: nn.Module, d: nn.Module, run: Path) -> None:
         payload = load_checkpoint(run / CHECKPOINT_NAME)
     except CheckpointError as exc:
         raise ConfigError(f"{flag('init_from')}: {exc}") from None
-    for name, net, output_dim in (("generator", g, 0), ("discriminator", d, 1)):
-        net.load_state_dict(_widened(net.state_dict(), payload[name[0].upper()], output_dim, run, name))
+    # G's output channels are its first dim (output rows); D's input channels its first conv's second.
+    g.load_state_dict(_widened(g.state_dict(), saved_generator(payload, use_ema=False), 0, run, "generator"))
+    d.load_state_dict(_widened(d.state_dict(), saved_discriminator(payload), 1, run, "discriminator"))
 
 
 def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str) -> dict:
