@@ -192,6 +192,35 @@ def test_a_training_generator_learns_its_waves_and_starts_from_a_file_without_th
             arch.warm_start(arch.build_generator(), str(tmp_path / "waves.ganart.pt"))
 
 
+def test_a_run_folder_without_waves_starts_a_run_with_them(tmp_path):
+    """--init-from a run folder (G and D) into a run with plane waves: the waves' strengths start
+    at zero, everything else is the checkpoint's; a run with waves cannot start one without."""
+    from trainer.archs import build_arch
+    from trainer.checkpoint import load_checkpoint
+    from trainer.config import resolve
+    from trainer.errors import ConfigError
+    from trainer.loop import train
+    from trainer_support import quiet, tiny_config, write_texture_folder
+
+    data = write_texture_folder(tmp_path / "data")
+    plain_run = tmp_path / "plain"
+    train(tiny_config(data, plain_run, steps=2), log=quiet)
+    saved = load_checkpoint(plain_run / "checkpoint.pt")
+    arch = build_arch(resolve(tiny_config(data, tmp_path / "waves", periodic_dim=2, init_from=str(plain_run))))
+    g, d = arch.build_generator(), arch.build_discriminator()
+    arch.warm_start(g, str(plain_run), d)
+    assert all(not p.any() for n, p in g.named_parameters() if n.endswith("periodic_weight"))
+    for name, tensor in saved["G"].items():
+        assert torch.equal(g.state_dict()[name], tensor), name
+    for name, tensor in saved["D"].items():
+        assert torch.equal(d.state_dict()[name], tensor), name
+    waves_run = tmp_path / "waves"
+    train(tiny_config(data, waves_run, steps=2, periodic_dim=2, init_from=str(plain_run)), log=quiet)
+    arch = build_arch(resolve(tiny_config(data, tmp_path / "none")))
+    with pytest.raises(ConfigError, match="another architecture"):
+        arch.warm_start(arch.build_generator(), str(waves_run), arch.build_discriminator())
+
+
 def test_a_run_with_waves_resumes_exactly_and_exports_a_file_both_runtimes_run(tmp_path):
     """The phases of a training batch come from torch's RNG, which checkpoints keep: a stopped and
     resumed run equals an uninterrupted one. The export carries the waves to the add-on."""

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from blender_ganart.core.network import GeneratorConfig
+from blender_ganart.core.periodic import is_wave_parameter
 
 from .checkpoint import load_checkpoint
 from .config import flag
@@ -83,17 +84,22 @@ def from_run_folder(g: nn.Module, d: nn.Module, run: Path) -> None:
 def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str) -> dict:
     """`theirs` in the shapes of `own`: a tensor whose `channel_dim` holds colour in `theirs` and
     more channels in `own` gets the colour slice; the rest keeps `own`'s values (G: its fresh
-    output rows) or, for a D's input weights, zero. Anything else that differs is refused."""
-    missing = sorted(own.keys() - theirs.keys())
+    output rows) or, for a D's input weights, zero. Plane waves a run without them lacks keep
+    `own`'s zero weights (the texture as it was). Anything else that differs is refused."""
+    missing = sorted(k for k in own.keys() - theirs.keys() if not is_wave_parameter(k))
+    dropped = sorted(theirs.keys() - own.keys())  # e.g. its plane waves, which this run would lose
     wrong = [k for k in own.keys() & theirs.keys() if own[k].shape != theirs[k].shape
              and not _widens_colour(theirs[k].shape, own[k].shape, channel_dim)]
-    if missing or wrong:
-        listed = ", ".join((missing + sorted(wrong))[:4])
+    if missing or dropped or wrong:
+        listed = ", ".join((missing + dropped + sorted(wrong))[:4])
         raise ConfigError(f"{flag('init_from')}: the {name} of the run {run} has another architecture ({listed}); "
                           f"start the run with the options that run was trained with (its config.json)")
     out = {}
     for key, value in own.items():
-        source = theirs[key]
+        source = theirs.get(key)
+        if source is None:  # a plane wave's parameter
+            out[key] = value
+            continue
         if value.shape == source.shape:
             out[key] = source
             continue
