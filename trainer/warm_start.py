@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from blender_ganart.core.model_maps import MAP_CHANNELS
 from blender_ganart.core.network import GeneratorConfig
 from blender_ganart.core.periodic import is_wave_parameter
 
@@ -29,7 +30,7 @@ from .errors import CheckpointError, ConfigError
 from .run_folder import CHECKPOINT_NAME
 from .state import saved_discriminator, saved_generator
 
-COLOUR = 3  # a colour model's channels: the first three of every full-material model
+COLOUR = MAP_CHANNELS["colour"]  # a colour model's channels: the first of every full-material model
 _SHAPE = ("widths", "extra_convs", "local_dim", "global_dim", "out_channels")
 
 
