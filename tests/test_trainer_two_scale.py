@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from trainer.archs import build_arch
 from trainer.checkpoint import load_checkpoint
 from trainer.config import resolve
 from trainer.errors import ConfigError
@@ -63,3 +64,40 @@ def test_two_scale_run_resumes_bit_exactly(data, tmp_path):
     for net in ("G", "D", "G_ema"):
         for key, value in whole[net].items():
             assert torch.equal(value, split[net][key]), f"{net}.{key} differs"
+
+
+def test_a_one_discriminator_run_starts_a_two_scale_run_with_its_d_as_the_detail_branch(data, tmp_path):
+    """The CPU recipes train at 64 px crops against one D; going on at large crops judged at two
+    scales keeps that D as the judge of full-density detail, so the texture is not redrawn."""
+    small = tmp_path / "small"
+    train(tiny_config(data, small, steps=2), log=quiet)
+    saved = load_checkpoint(small / "checkpoint.pt")["D"]
+    config = resolve(tiny_config(data, tmp_path / "large", crop_size=64, d_context_scale=2, init_from=str(small)))
+    arch = build_arch(config)
+    torch.manual_seed(4)
+    g, d = arch.build_generator(), arch.build_discriminator()
+    fresh_context = {k: v.clone() for k, v in d.state_dict().items() if k.startswith("context.")}
+    arch.warm_start(g, str(small), d)
+    for name, tensor in saved.items():
+        assert torch.equal(d.state_dict()[f"detail.{name}"], tensor), name
+    for name, tensor in fresh_context.items():
+        assert torch.equal(d.state_dict()[name], tensor), name
+    # The detail branch judges a 32 px window as the old D judged that crop.
+    old = build_arch(resolve(tiny_config(data, tmp_path / "again"))).build_discriminator()
+    old.load_state_dict(saved)
+    d.eval(), old.eval()
+    window = torch.rand(3, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(d.detail(window), old(window), atol=1e-6)
+    said = []
+    train(tiny_config(data, tmp_path / "large", steps=1, crop_size=64, d_context_scale=2, init_from=str(small)),
+          log=said.append)
+    assert any(f"generator and discriminator start from {small}" in line for line in said)
+    # Windows of another size than the old D's crop need another D: refused, naming the option.
+    other = build_arch(resolve(tiny_config(data, tmp_path / "x", crop_size=128, d_context_scale=2, init_from=str(small))))
+    with pytest.raises(ConfigError, match="init-from: the discriminator of the run .* another architecture"):
+        other.warm_start(other.build_generator(), str(small), other.build_discriminator())
+    # And back: a two-scale run cannot start a one-D run (its context branch would be lost).
+    with pytest.raises(ConfigError, match="init-from: the discriminator of the run .* another architecture"):
+        back = build_arch(resolve(tiny_config(data, tmp_path / "y", init_from=str(tmp_path / "large"))))
+        back.warm_start(back.build_generator(), str(tmp_path / "large"), back.build_discriminator())

@@ -11,6 +11,12 @@ was balanced against it. A colour run may start a full-material run: G's colour 
 copied (the relief rows start fresh), and D's first conv keeps its colour weights while its
 weights on the relief channels start at zero, so at step 0 it judges exactly as it did and learns
 the relief from there instead of from scratch.
+
+A run judged by one discriminator may start a run judged at two scales (trainer/two_scale.py,
+--d-context-scale): the old D becomes the detail branch, which judges full-density windows of
+the same size it was trained on, so the generator keeps its texture; the context branch, the one
+judge of structure, starts fresh. That is how a CPU recipe's model at 64 px crops goes on to learn
+the brick courses and planks a 64 px D never sees whole.
 """
 
 from __future__ import annotations
@@ -78,16 +84,30 @@ def from_run_folder(g: nn.Module, d: nn.Module, run: Path) -> None:
     except CheckpointError as exc:
         raise ConfigError(f"{flag('init_from')}: {exc}") from None
     # G's output channels are its first dim (output rows); D's input channels its first conv's second.
-    g.load_state_dict(_widened(g.state_dict(), saved_generator(payload, use_ema=False), 0, run, "generator"))
-    d.load_state_dict(_widened(d.state_dict(), saved_discriminator(payload), 1, run, "discriminator"))
+    g.load_state_dict(_widened(g.state_dict(), saved_generator(payload, use_ema=False), 0, run, "generator",
+                               fresh=is_wave_parameter))
+    own_d, their_d = d.state_dict(), saved_discriminator(payload)
+    if _two_scale(own_d) and not _two_scale(their_d):  # one D → the detail branch; context fresh
+        their_d = {f"{DETAIL}{key}": value for key, value in their_d.items()}
+        d.load_state_dict(_widened(own_d, their_d, 1, run, "discriminator", fresh=lambda k: k.startswith(CONTEXT)))
+    else:
+        d.load_state_dict(_widened(own_d, their_d, 1, run, "discriminator"))
 
 
-def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str) -> dict:
+DETAIL, CONTEXT = "detail.", "context."  # TwoScaleDiscriminator's branches, as its state dict names them
+
+
+def _two_scale(state: dict) -> bool:
+    return any(key.startswith(CONTEXT) for key in state)
+
+
+def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str, fresh=lambda key: False) -> dict:
     """`theirs` in the shapes of `own`: a tensor whose `channel_dim` holds colour in `theirs` and
     more channels in `own` gets the colour slice; the rest keeps `own`'s values (G: its fresh
-    output rows) or, for a D's input weights, zero. Plane waves a run without them lacks keep
-    `own`'s zero weights (the texture as it was). Anything else that differs is refused."""
-    missing = sorted(k for k in own.keys() - theirs.keys() if not is_wave_parameter(k))
+    output rows) or, for a D's input weights, zero. Keys `fresh` accepts and `theirs` lacks keep
+    `own`'s values: plane waves a run without them lacks (zero weights, the texture as it was),
+    or a two-scale D's context branch. Anything else that differs is refused."""
+    missing = sorted(k for k in own.keys() - theirs.keys() if not fresh(k))
     dropped = sorted(theirs.keys() - own.keys())  # e.g. its plane waves, which this run would lose
     wrong = [k for k in own.keys() & theirs.keys() if own[k].shape != theirs[k].shape
              and not _widens_colour(theirs[k].shape, own[k].shape, channel_dim)]
@@ -98,7 +118,7 @@ def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str) ->
     out = {}
     for key, value in own.items():
         source = theirs.get(key)
-        if source is None:  # a plane wave's parameter
+        if source is None:  # one `fresh` accepts
             out[key] = value
             continue
         if value.shape == source.shape:
