@@ -271,3 +271,42 @@ def test_wave_weights_script_reports_each_wave_parameter(generator, tmp_path, ca
     assert "3 plane waves" in out
     largest = np.abs(generator.levels[1][0].periodic_weight.detach().numpy()).max()
     assert "levels.1.0.periodic_weight" in out and f"max |w| {largest:.4f}" in out
+
+
+def test_level_waves_stay_level_through_training_resume_warm_start_and_export(tmp_path):
+    """--periodic-axis rows: every wave vector is (rows, 0), so every wave draws level stripes in
+    both runtimes from the exported file, and the options that would defeat it are refused."""
+    from trainer.archs import build_arch
+    from trainer.config import resolve
+    from trainer.errors import ConfigError
+    from trainer.export import export_run
+    from trainer.loop import train
+    from trainer_support import quiet, tiny_config, write_texture_folder
+
+    data = write_texture_folder(tmp_path / "data")
+    level = dict(periodic_dim=2, periodic_axis="rows", rot90=False)
+    train(tiny_config(data, tmp_path / "level", steps=2, **level), log=quiet)
+    train(tiny_config(data, tmp_path / "level", steps=4, **level), resume=True, log=quiet)
+    saved = torch.load(tmp_path / "level" / "checkpoint.pt", weights_only=True)
+    for key in ("G", "G_ema"):
+        weight, bias = saved[key]["waves.weight"], saved[key]["waves.bias"]
+        assert not weight[1::2].any() and not bias[1::2].any(), key
+        assert weight[0::2].abs().sum() > 0 and bias[0::2].abs().sum() > 0, key  # the rows part still learns
+    export_run(tmp_path / "level", tmp_path / "level.ganart.pt")
+    model = load_model(tmp_path / "level.ganart.pt")
+    codes = np.random.default_rng(0).normal(size=(5, model.config.global_dim))
+    k = wave_vectors(model.generator.state_dict()["waves.weight"].numpy(), model.generator.state_dict()["waves.bias"].numpy(),
+                     codes, (8, 8))
+    assert not k[..., 1].any() and k[..., 0].any()
+    planes = Waves(k, np.zeros(k.shape[:2]), (8, 8)).planes(2, 0, 0, 32, 32)
+    assert np.array_equal(planes, np.broadcast_to(planes[..., :1], planes.shape))  # level stripes
+    # A run with free waves starts a level one: its column components are dropped.
+    train(tiny_config(data, tmp_path / "free", steps=2, periodic_dim=2), log=quiet)
+    arch = build_arch(resolve(tiny_config(data, tmp_path / "x", init_from=str(tmp_path / "free"), **level)))
+    g, d = arch.build_generator(), arch.build_discriminator()
+    arch.warm_start(g, str(tmp_path / "free"), d)
+    assert not g.waves.weight[1::2].any() and not g.waves.bias[1::2].any() and g.waves.weight[0::2].any()
+    for wrong, message in ((dict(periodic_axis="rows", rot90=False), "periodic-dim 1 or more"),
+                           (dict(periodic_axis="rows", periodic_dim=2), "--no-rot90")):
+        with pytest.raises(ConfigError, match=message):
+            resolve(tiny_config(data, tmp_path / "y", **wrong))

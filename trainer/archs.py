@@ -23,6 +23,7 @@ from .augment import wrap_crop
 from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
 from .config import TrainConfig
+from .level_waves import hold_level
 from .normals import unit_normals_torch
 from .two_scale import TwoScaleDiscriminator
 
@@ -82,9 +83,13 @@ class TextureArch(Arch):
         self.normal = channel_slices(config.map_list()).get("normal")
 
     def build_generator(self) -> Generator:
-        if self.config.model.g_batch_norm:
-            return batch_norm_generator(self.gconfig)
-        return Generator(self.gconfig)
+        g = batch_norm_generator(self.gconfig) if self.config.model.g_batch_norm else Generator(self.gconfig)
+        self._hold_waves(g)
+        return g
+
+    def _hold_waves(self, g: nn.Module) -> None:
+        if self.config.model.periodic_axis == "rows":
+            hold_level(g)
 
     def warm_start(self, g: nn.Module, path: str, d: nn.Module | None = None) -> None:
         """`--init-from`: a model file's weights into `g`, or a run folder's G and D into `g` and
@@ -96,6 +101,7 @@ class TextureArch(Arch):
             warm_start.from_run_folder(g, d, Path(path))
         else:
             warm_start.from_model_file(g, self.gconfig, path)
+        self._hold_waves(g)  # a source trained with free waves gives level ones here
 
     def inference_generator(self, g: nn.Module) -> nn.Module:
         """The generator as the add-on will run it: batch norm (if any) re-estimated for these

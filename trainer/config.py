@@ -23,6 +23,7 @@ from .errors import ConfigError
 
 ARCHS = ("texture", "dcgan", "mlp")
 LOSSES = ("ns", "minimax", "hinge", "lsgan", "wgan-gp")
+PERIODIC_AXES = ("both", "rows")
 AUGMENTS = ("color", "translation", "cutout")
 _DEFAULT_G = GeneratorConfig()
 
@@ -69,6 +70,9 @@ class ModelOptions:
     periodic_dim: int = option(_DEFAULT_G.periodic_dim, "texture G plane waves whose wave vectors the seed's global code "
                                                         "sets (regular patterns: brick courses, planks); 0 = none",
                                check="non_negative")
+    periodic_axis: str = option("both", "texture G plane waves' direction: both (any, per seed) or rows (wave vectors "
+                                        "down the image only: level stripes, such as brick courses laid level; needs "
+                                        "--no-rot90)", choices=PERIODIC_AXES)
     g_batch_norm: bool | None = option(None, "texture G: batch norm while training, folded into the convs on export (default: per arch)")
     init_from: str = option("", "texture arch: start G from this model file's weights, or G and D from this run folder's "
                                    "checkpoint (same widths and dims; a colour run may start a full-material one); '' = random")
@@ -281,6 +285,12 @@ def validate(c: TrainConfig) -> None:
     if scale > 1 and (c.model.arch != "texture" or crop % scale or crop // scale < 16):
         raise ConfigError(f"{flag('d_context_scale')} {scale} needs the texture arch and a {flag('crop_size')} of at least "
                           f"16 × {scale} px (got {c.model.arch}, {crop} px): the detail windows are crop/scale px")
+    if c.model.periodic_axis != "both" and not (c.model.arch == "texture" and c.model.periodic_dim):
+        raise ConfigError(f"{flag('periodic_axis')} {c.model.periodic_axis} sets the plane waves' direction: give the "
+                          f"texture arch {flag('periodic_dim')} 1 or more")
+    if c.model.periodic_axis == "rows" and c.data.rot90:
+        raise ConfigError(f"{flag('periodic_axis')} rows draws level stripes only, and 90° rotations of the real "
+                          f"crops stand them upright: add --no-rot90")
     if c.model.init_from and c.model.arch != "texture":
         raise ConfigError(f"{flag('init_from')} takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":
