@@ -13,10 +13,13 @@ weights on the relief channels start at zero, so at step 0 it judges exactly as 
 the relief from there instead of from scratch.
 
 A run judged by one discriminator may start a run judged at two scales (trainer/two_scale.py,
---d-context-scale): the old D becomes the detail branch, which judges full-density windows of
-the same size it was trained on, so the generator keeps its texture; the context branch, the one
-judge of structure, starts fresh. That is how a CPU recipe's model at 64 px crops goes on to learn
-the brick courses and planks a 64 px D never sees whole.
+--d-context-scale): the old D becomes both branches. The detail branch judges full-density
+windows of the size it was trained on, so the generator keeps its texture. The context branch
+judges the downscaled crop, which for a texture is still the same kind of texture at a smaller
+texel size, so the old D is a fair judge of it from step 0; a fresh context branch gave the
+generator random gradients at first, and a Bricks trial lost its bricks within 500 steps (session
+15, with a fresh one). That is how a CPU recipe's model at 64 px crops goes on to learn the brick
+courses and planks a 64 px D never sees whole.
 """
 
 from __future__ import annotations
@@ -87,11 +90,9 @@ def from_run_folder(g: nn.Module, d: nn.Module, run: Path) -> None:
     g.load_state_dict(_widened(g.state_dict(), saved_generator(payload, use_ema=False), 0, run, "generator",
                                fresh=is_wave_parameter))
     own_d, their_d = d.state_dict(), saved_discriminator(payload)
-    if _two_scale(own_d) and not _two_scale(their_d):  # one D → the detail branch; context fresh
-        their_d = {f"{DETAIL}{key}": value for key, value in their_d.items()}
-        d.load_state_dict(_widened(own_d, their_d, 1, run, "discriminator", fresh=lambda k: k.startswith(CONTEXT)))
-    else:
-        d.load_state_dict(_widened(own_d, their_d, 1, run, "discriminator"))
+    if _two_scale(own_d) and not _two_scale(their_d):  # one D → both branches
+        their_d = {f"{branch}{key}": value for branch in (DETAIL, CONTEXT) for key, value in their_d.items()}
+    d.load_state_dict(_widened(own_d, their_d, 1, run, "discriminator"))
 
 
 DETAIL, CONTEXT = "detail.", "context."  # TwoScaleDiscriminator's branches, as its state dict names them
@@ -105,8 +106,8 @@ def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str, fr
     """`theirs` in the shapes of `own`: a tensor whose `channel_dim` holds colour in `theirs` and
     more channels in `own` gets the colour slice; the rest keeps `own`'s values (G: its fresh
     output rows) or, for a D's input weights, zero. Keys `fresh` accepts and `theirs` lacks keep
-    `own`'s values: plane waves a run without them lacks (zero weights, the texture as it was),
-    or a two-scale D's context branch. Anything else that differs is refused."""
+    `own`'s values: plane waves a run without them lacks (zero weights, the texture as it was).
+    Anything else that differs is refused."""
     missing = sorted(k for k in own.keys() - theirs.keys() if not fresh(k))
     dropped = sorted(theirs.keys() - own.keys())  # e.g. its plane waves, which this run would lose
     wrong = [k for k in own.keys() & theirs.keys() if own[k].shape != theirs[k].shape
