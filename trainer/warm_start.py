@@ -16,9 +16,10 @@ A run judged by one discriminator may start a run judged at two scales (trainer/
 --d-context-scale): the old D becomes both branches. The detail branch judges full-density
 windows of the size it was trained on, so the generator keeps its texture. The context branch
 judges the downscaled crop, which for a texture is still the same kind of texture at a smaller
-texel size, so the old D is a fair judge of it from step 0; a fresh context branch gave the
-generator random gradients at first, and a Bricks trial lost its bricks within 500 steps (session
-15, with a fresh one). That is how a CPU recipe's model at 64 px crops goes on to learn the brick
+texel size, so the old D is a fair judge of it from step 0. A fresh context branch gives the
+generator random gradients at first: in a Bricks trial with one (256 px crops, 4× context), the
+run's own SWD ratio at full density went from 1.93 to 4.02 in 500 steps and the samples lost
+their range of colours. That is how a CPU recipe's model at 64 px crops goes on to learn the brick
 courses and planks a 64 px D never sees whole.
 """
 
