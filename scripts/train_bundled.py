@@ -47,13 +47,25 @@ class Recipe:
     # Later sittings, each a run that starts from the one before's export (--init-from) with a fresh
     # discriminator: how a model trained over several machines lent for minutes is redone.
     then: tuple[dict, ...] = ()
-    # A recipe whose run starts from another recipe's run folder, runs/bundled-<name> (--init-from
-    # a run: its generator and the discriminator balanced against it, trainer/warm_start.py).
+    # Later sittings start from the run folder before instead (--init-from a run: its generator and
+    # the discriminator balanced against it, trainer/warm_start.py), for sittings that must keep
+    # that D: a two-scale sitting makes it both its branches.
+    then_from_run: bool = False
+    # A recipe whose run starts from another recipe's run folder, runs/bundled-<name> (its first
+    # sitting's, runs/bundled-<name>-1, where that recipe has several).
     start_from_run: str = ""
+
+    @property
+    def sitting_join(self) -> str:
+        """What the card puts between one sitting's command and the next's."""
+        return RUN_SITTING_JOIN if self.then_from_run else SITTING_JOIN
 
     def sittings_after(self, model_file: Path) -> tuple[dict, ...]:
         """The sittings still to run after a file these sittings made: its card chains one command
         per sitting that ran."""
+        if self.then_from_run:
+            raise SystemExit("error: --continue-from: this recipe's sittings start from the run folder before, "
+                             "not a file: use --resume, or run the recipe from the start")
         ran = load_model(model_file).card.training_command.count(SITTING_JOIN) + 1
         if ran > len(self.then):
             raise SystemExit(f"error: --continue-from: {model_file} ran all {ran} sittings of its recipe already")
@@ -61,6 +73,7 @@ class Recipe:
 
 
 SITTING_JOIN = "; then from its export: "
+RUN_SITTING_JOIN = "; then from its run folder: "
 
 
 # The data at its own resolution (the trainer's default: no --max-side), 64 px crops: the model
@@ -119,10 +132,22 @@ GPU_KEEP_10 = dict(GPU_KEEP, max_minutes=10)  # the runs that were resumed there
 # plane waves on top, trained on the 62 walls of 6-256 px courses and drew speckle and blotches.)
 BRICKS_CPU = {"r1_gamma": 0.1, "steps": 100000, "max_minutes": 90}
 
+# Bricks with level courses (1.0): the 0.8 run (BRICKS_CPU) went on from its run folder at 128 px
+# crops judged at two scales (trainer/two_scale.py: its D as both branches, so the detail judge is
+# the one G was balanced against and the context one sees whole 128 px of courses at 2× downscale),
+# with four plane waves held level (trainer/level_waves.py), batch 8: 45 minutes on two threads,
+# 1798 steps, the last exported. model_report 1.12 / 1.64 × floor against the 0.8's 1.44 / 2.62;
+# the courses run level in most seeds. (256 px crops at 4× with a fresh context branch lost the
+# texture's colours within 500 steps.)
+BRICKS_LEVEL = {"crop_size": 128, "d_context_scale": 2, "batch": 8, "periodic_dim": 4, "periodic_axis": "rows",
+                "r1_gamma": 0.1, "steps": 100000, "max_minutes": 45}
+
 # Each recipe is what made the shipped file, all at full resolution for the generator with bilinear
-# upsampling and pixel noise: `then` holds the later sittings, each started from the export before it.
+# upsampling and pixel noise: `then` holds the later sittings, each started from the export before it
+# (or from the run folder before it, for a recipe with then_from_run).
 RECIPES = {
-    "bricks": Recipe("bricks", "Bricks", "Brick walls with mortar joints, 10-26 px courses.", directional(BRICKS_CPU)),
+    "bricks": Recipe("bricks", "Bricks", "Brick walls with mortar joints, 10-26 px courses.", directional(BRICKS_CPU),
+                     then=(directional(BRICKS_LEVEL),), then_from_run=True),
     "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=(GPU_AGAIN,)),
     "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU),
                    then=(directional(GPU_AGAIN), directional(GPU_KEEP_10))),
@@ -231,7 +256,8 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
     if not recipe.then:
         options = recipe.options
         if recipe.start_from_run:
-            start = args.runs / f"bundled-{recipe.start_from_run}"
+            several = RECIPES[recipe.start_from_run].then  # its first sitting: the one-D run at 64 px
+            start = args.runs / f"bundled-{recipe.start_from_run}{'-1' if several else ''}"
             if not (start / CHECKPOINT_NAME).is_file() and not args.resume:
                 raise SystemExit(f"error: '{name}' starts from the run of '{recipe.start_from_run}', which {start} "
                                  f"does not hold: run `python scripts/train_bundled.py {recipe.start_from_run}` first")
@@ -246,13 +272,14 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         first_run = args.runs / f"bundled-{name}-1"
         before = export(name, run_trainer(recipe.options, data, first_run, args), data, args.runs, first_run.name + MODEL_SUFFIX)
         sittings = recipe.then
-    # Each sitting starts from the export before it. All but the last export beside their run
+    # Each sitting starts from the export before it (then_from_run: from its run folder). All but the last export beside their run
     # folders (runs/bundled-<name>-<number>); the last one's run and file are the recipe's own.
     total = len(recipe.then) + 1
     for number, options in enumerate(sittings, start=total - len(sittings) + 1):
         last = number == total
         sitting_run = run if last else args.runs / f"bundled-{name}-{number}"
-        trained = run_trainer(dict(options, init_from=str(before)), data, sitting_run, args, resume=args.resume and last)
+        start = args.runs / f"bundled-{name}-{number - 1}" if recipe.then_from_run else before
+        trained = run_trainer(dict(options, init_from=str(start)), data, sitting_run, args, resume=args.resume and last)
         before = export(name, trained, data, args.out if last else args.runs,
                         "" if last else sitting_run.name + MODEL_SUFFIX, before=before)
     return before
@@ -298,7 +325,8 @@ def adopt(name: str, model_file: Path, data: Path, out: Path, data_note: str = "
     card = bundled_card(name, model.card, data)
     if before is not None:
         first = bundled_card(name, load_model(before).card, data)
-        card.training_command = f"{first.training_command}{SITTING_JOIN}{card.training_command.split('# ran:', 1)[1].strip()}"
+        card.training_command = (f"{first.training_command}{RECIPES[name].sitting_join}"
+                                  f"{card.training_command.split('# ran:', 1)[1].strip()}")
         card.training_steps += first.training_steps
     if data_note:
         card.training_data += f"; {data_note}"

@@ -258,7 +258,7 @@ def test_bundled_card_ran_its_recipe(path):
     from the export before it."""
     recipe = train_bundled.RECIPES[path.name.removesuffix(MODEL_SUFFIX)]
     ran = load_model(path).card.training_command.split("# ran:", 1)[1]
-    first, *later = ran.split(train_bundled.SITTING_JOIN.strip(" "))
+    first, *later = ran.split(recipe.sitting_join.strip(" "))
     _assert_ran(path.name, recipe.options, first.split(";")[0].split())
     if recipe.start_from_run:  # from the other recipe's run folder (its G and D), not from a model file
         command = first.split(";")[0].split()
@@ -269,7 +269,9 @@ def test_bundled_card_ran_its_recipe(path):
     for options, sitting in zip(recipe.then, later):
         command = sitting.split(";")[0].split()
         _assert_ran(path.name, options, command)
-        assert "--init-from" in command, f"{path.name}: a later sitting did not start from the export before it"
+        assert "--init-from" in command, f"{path.name}: a later sitting did not start from the sitting before it"
+        started_from_file = command[command.index("--init-from") + 1].endswith(MODEL_SUFFIX)
+        assert started_from_file != recipe.then_from_run, f"{path.name}: a later sitting started from the wrong kind of source"
 
 
 def _assert_ran(name: str, options: dict, ran: list[str]) -> None:
@@ -361,10 +363,12 @@ def test_packed_map_family_keeps_its_normal_maps_byte_for_byte(tmp_path):
     assert np.array_equal(packed.images[0][..., 3:], original.images[0][..., 3:])  # the normals, exactly
 
 
-def test_later_sitting_cards_tell_every_sitting(tmp_path):
+def test_later_sitting_cards_tell_every_sitting(tmp_path, monkeypatch):
     """A recipe's second sitting starts from the first one's export: its card keeps the first card's
     commands, then this run's, and counts both runs' steps."""
     data = _family(tmp_path)
+    recipe = train_bundled.Recipe("bricks", "Bricks", "", {"r1_gamma": 0.8}, then=({"r1_gamma": 0.2}, {"r1_gamma": 0.1}))
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks", recipe)
     generator = Generator(GeneratorConfig(widths=(8, 4), extra_convs=(0, 0), local_dim=2, global_dim=2))
     first = ModelCard(training_steps=1881, training_command="python -m trainer train --data gpu_data/bricks --r1-gamma 0.8")
     save_model(tmp_path / f"first{MODEL_SUFFIX}", generator, first)
@@ -394,7 +398,6 @@ def test_later_sitting_cards_tell_every_sitting(tmp_path):
     assert chained.training_command == (f"{card.training_command}; then from its export: "
                                         f"python -m trainer train --init-from {target} --r1-gamma 0.2")
     assert chained.training_steps == 6053
-    recipe = train_bundled.Recipe("bricks", "Bricks", "", {"r1_gamma": 0.8}, then=({"r1_gamma": 0.2}, {"r1_gamma": 0.1}))
     assert recipe.sittings_after(first_file) == ({"r1_gamma": 0.2}, {"r1_gamma": 0.1})
     assert recipe.sittings_after(target) == ({"r1_gamma": 0.1},)
     with pytest.raises(SystemExit, match="ran all 3 sittings"):
@@ -461,6 +464,37 @@ def test_a_material_recipe_starts_from_its_colour_recipes_run(tmp_path, monkeypa
     card = load_model(tmp_path / "out" / f"bricks-maps{MODEL_SUFFIX}").card
     assert card.maps == ("colour", "normal", "height")
     assert f"--init-from {runs}/bundled-bricks " in card.training_command
+
+
+def test_a_sitting_from_the_run_folder_before_keeps_its_discriminator(tmp_path, monkeypatch):
+    """Bricks 1.0's second sitting starts from the first's run folder (G and D), at larger crops
+    judged at two scales with level waves: train_bundled runs it with the real trainer, the card
+    joins the sittings saying so, --continue-from (a file, no D) is refused, and a material recipe
+    that starts from this recipe's run takes its first sitting's one-D run."""
+    data = _family(tmp_path)
+    tiny = {"crop_size": 32, "g_widths": "16,8,8", "g_extra_convs": "0,0,0", "local_dim": 4, "global_dim": 4,
+            "d_width": 8, "batch": 4, "steps": 2, "checkpoint_every": 1, "sample_every": 0, "metrics_every": 0,
+            "metrics_images": 4, "rot90": False}
+    level = dict(tiny, crop_size=64, d_context_scale=2, periodic_dim=2, periodic_axis="rows")
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks", train_bundled.Recipe(
+        "bricks", "Bricks", "Walls.", tiny, then=(level,), then_from_run=True))
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    machine = ["--data", str(data), "--runs", str(runs), "--device", "cpu", "--threads", "1", "--max-minutes", "0"]
+    assert train_bundled.main(["bricks", *machine, "--out", str(out)]) == 0
+    card = load_model(out / f"bricks{MODEL_SUFFIX}").card
+    first, second = card.training_command.split("# ran:", 1)[1].split(train_bundled.RUN_SITTING_JOIN)
+    assert f"--init-from {runs}/bundled-bricks-1 " in second + " " and "--periodic-axis rows" in second
+    assert card.training_steps == 4
+    assert not load_model(out / f"bricks{MODEL_SUFFIX}").generator.state_dict()["waves.weight"][1::2].any()
+    with pytest.raises(SystemExit, match="run folder before"):
+        train_bundled.main(["bricks", *machine, "--out", str(out), "--continue-from", str(runs / f"bundled-bricks-1{MODEL_SUFFIX}")])
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks-maps", train_bundled.Recipe(
+        "bricks-maps", "Bricks (material)", "Walls.", tiny, start_from_run="bricks"))
+    (data / "manifest.json").write_text(json.dumps(json.loads((data / "manifest.json").read_text())
+                                                   + [{"family": "bricks", "package": "x", "package_version": "1",
+                                                       "license": "GPL-2+"}]))
+    assert train_bundled.main(["bricks-maps", *machine, "--out", str(out)]) == 0
+    assert f"--init-from {runs}/bundled-bricks-1 " in load_model(out / f"bricks-maps{MODEL_SUFFIX}").card.training_command + " "
 
 
 def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path, capsys):
