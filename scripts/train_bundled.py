@@ -272,8 +272,9 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         first_run = args.runs / f"bundled-{name}-1"
         before = export(name, run_trainer(recipe.options, data, first_run, args), data, args.runs, first_run.name + MODEL_SUFFIX)
         sittings = recipe.then
-    # Each sitting starts from the export before it (then_from_run: from its run folder). All but the last export beside their run
-    # folders (runs/bundled-<name>-<number>); the last one's run and file are the recipe's own.
+    # Each sitting starts from the export before it (then_from_run: from its run folder). All but the
+    # last export beside their run folders (runs/bundled-<name>-<number>); the last one's run and file
+    # are the recipe's own.
     total = len(recipe.then) + 1
     for number, options in enumerate(sittings, start=total - len(sittings) + 1):
         last = number == total

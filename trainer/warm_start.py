@@ -88,8 +88,7 @@ def from_run_folder(g: nn.Module, d: nn.Module, run: Path) -> None:
     except CheckpointError as exc:
         raise ConfigError(f"{flag('init_from')}: {exc}") from None
     # G's output channels are its first dim (output rows); D's input channels its first conv's second.
-    g.load_state_dict(_widened(g.state_dict(), saved_generator(payload, use_ema=False), 0, run, "generator",
-                               fresh=is_wave_parameter))
+    g.load_state_dict(_widened(g.state_dict(), saved_generator(payload, use_ema=False), 0, run, "generator"))
     own_d, their_d = d.state_dict(), saved_discriminator(payload)
     if _two_scale(own_d) and not _two_scale(their_d):  # one D → both branches
         their_d = {f"{branch}{key}": value for branch in (DETAIL, CONTEXT) for key, value in their_d.items()}
@@ -100,16 +99,16 @@ DETAIL, CONTEXT = "detail.", "context."  # TwoScaleDiscriminator's branches, as 
 
 
 def _two_scale(state: dict) -> bool:
+    """Whether a discriminator's state dict is a TwoScaleDiscriminator's."""
     return any(key.startswith(CONTEXT) for key in state)
 
 
-def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str, fresh=lambda key: False) -> dict:
+def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str) -> dict:
     """`theirs` in the shapes of `own`: a tensor whose `channel_dim` holds colour in `theirs` and
     more channels in `own` gets the colour slice; the rest keeps `own`'s values (G: its fresh
-    output rows) or, for a D's input weights, zero. Keys `fresh` accepts and `theirs` lacks keep
-    `own`'s values: plane waves a run without them lacks (zero weights, the texture as it was).
-    Anything else that differs is refused."""
-    missing = sorted(k for k in own.keys() - theirs.keys() if not fresh(k))
+    output rows) or, for a D's input weights, zero. Plane waves a run without them lacks keep
+    `own`'s zero weights (the texture as it was). Anything else that differs is refused."""
+    missing = sorted(k for k in own.keys() - theirs.keys() if not is_wave_parameter(k))
     dropped = sorted(theirs.keys() - own.keys())  # e.g. its plane waves, which this run would lose
     wrong = [k for k in own.keys() & theirs.keys() if own[k].shape != theirs[k].shape
              and not _widens_colour(theirs[k].shape, own[k].shape, channel_dim)]
@@ -120,7 +119,7 @@ def _widened(own: dict, theirs: dict, channel_dim: int, run: Path, name: str, fr
     out = {}
     for key, value in own.items():
         source = theirs.get(key)
-        if source is None:  # one `fresh` accepts
+        if source is None:  # a plane wave's parameter
             out[key] = value
             continue
         if value.shape == source.shape:
