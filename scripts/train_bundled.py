@@ -254,15 +254,7 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         raise SystemExit(f"error: --continue-from: the recipe '{name}' is one run; it has no later sitting to continue with")
     run = args.runs / f"bundled-{name}"
     if not recipe.then:
-        options = recipe.options
-        if recipe.start_from_run:
-            several = RECIPES[recipe.start_from_run].then  # its first sitting: the one-D run at 64 px
-            start = args.runs / f"bundled-{recipe.start_from_run}{'-1' if several else ''}"
-            if not (start / CHECKPOINT_NAME).is_file() and not args.resume:
-                raise SystemExit(f"error: '{name}' starts from the run of '{recipe.start_from_run}', which {start} "
-                                 f"does not hold: run `python scripts/train_bundled.py {recipe.start_from_run}` first")
-            options = dict(options, init_from=str(start))
-        trained = run_trainer(options, data, run, args, resume=args.resume)
+        trained = run_trainer(first_sitting_options(name, args), data, run, args, resume=args.resume)
         return export(name, trained, data, args.out)
     if args.continue_from:
         before, sittings = args.continue_from, recipe.sittings_after(args.continue_from)
@@ -270,7 +262,8 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         before, sittings = args.runs / f"bundled-{name}-{len(recipe.then)}{MODEL_SUFFIX}", recipe.then[-1:]
     else:
         first_run = args.runs / f"bundled-{name}-1"
-        before = export(name, run_trainer(recipe.options, data, first_run, args), data, args.runs, first_run.name + MODEL_SUFFIX)
+        before = export(name, run_trainer(first_sitting_options(name, args), data, first_run, args), data, args.runs,
+                        first_run.name + MODEL_SUFFIX)
         sittings = recipe.then
     # Each sitting starts from the export before it (then_from_run: from its run folder). All but the
     # last export beside their run folders (runs/bundled-<name>-<number>); the last one's run and file
@@ -284,6 +277,19 @@ def train_one(name: str, args: argparse.Namespace) -> Path:
         before = export(name, trained, data, args.out if last else args.runs,
                         "" if last else sitting_run.name + MODEL_SUFFIX, before=before)
     return before
+
+
+def first_sitting_options(name: str, args: argparse.Namespace) -> dict:
+    """The recipe's first run; one that starts from another recipe's run folder names it here."""
+    recipe = RECIPES[name]
+    if not recipe.start_from_run:
+        return recipe.options
+    several = RECIPES[recipe.start_from_run].then  # its first sitting: the one-D run at 64 px
+    start = args.runs / f"bundled-{recipe.start_from_run}{'-1' if several else ''}"
+    if not (start / CHECKPOINT_NAME).is_file() and not args.resume:
+        raise SystemExit(f"error: '{name}' starts from the run of '{recipe.start_from_run}', which {start} "
+                         f"does not hold: run `python scripts/train_bundled.py {recipe.start_from_run}` first")
+    return dict(recipe.options, init_from=str(start))
 
 
 def run_trainer(recipe_options: dict, data: Path, run: Path, args: argparse.Namespace, resume: bool = False) -> Path:

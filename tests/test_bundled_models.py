@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 import zipfile
 from dataclasses import replace
@@ -495,6 +496,13 @@ def test_a_sitting_from_the_run_folder_before_keeps_its_discriminator(tmp_path, 
                                                        "license": "GPL-2+"}]))
     assert train_bundled.main(["bricks-maps", *machine, "--out", str(out)]) == 0
     assert f"--init-from {runs}/bundled-bricks-1 " in load_model(out / f"bricks-maps{MODEL_SUFFIX}").card.training_command + " "
+    # A material recipe of two sittings: the first from the colour recipe's run, the second from its own.
+    monkeypatch.setitem(train_bundled.RECIPES, "bricks-maps", train_bundled.Recipe(
+        "bricks-maps", "Bricks (material)", "Walls.", tiny, then=(level,), then_from_run=True, start_from_run="bricks"))
+    shutil.rmtree(runs / "bundled-bricks-maps")  # the one-sitting recipe's run, redone in two
+    assert train_bundled.main(["bricks-maps", *machine, "--out", str(out)]) == 0
+    first, second = load_model(out / f"bricks-maps{MODEL_SUFFIX}").card.training_command.split(train_bundled.RUN_SITTING_JOIN)
+    assert f"--init-from {runs}/bundled-bricks-1 " in first and f"--init-from {runs}/bundled-bricks-maps-1 " in second + " "
 
 
 def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path, capsys):
