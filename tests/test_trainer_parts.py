@@ -246,6 +246,30 @@ def test_each_arch_makes_crops_that_its_discriminator_scores(tmp_path, arch_name
     assert any("parametrizations" in name for name, _ in d.named_parameters())  # spectral norm is on
 
 
+@pytest.mark.parametrize("context_scale", [1, 2])
+def test_a_discriminator_without_batch_norm_judges_each_crop_on_its_own(tmp_path, context_scale):
+    """With batch norm (the preset) D scores a crop by the batch it came in, each batch being
+    normalised by its own statistics; without it a crop's score is its own."""
+    def scores(d, crops):
+        torch.manual_seed(1)  # the two-scale D draws its windows from torch's RNG
+        return d(crops)
+
+    def judge(**options):
+        return build_arch(resolve(tiny_config(tmp_path, tmp_path / "r", crop_size=64, d_context_scale=context_scale,
+                                              **options))).build_discriminator()
+
+    torch.manual_seed(0)
+    crops, companions = torch.rand(2, 4, 3, 64, 64) * 2 - 1
+    own = judge(d_batch_norm=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in own.modules())
+    together, apart = scores(own, torch.cat([crops, companions])), scores(own, torch.cat([crops, -companions]))
+    assert torch.allclose(together[:4], apart[:4], atol=1e-6)
+    batched = judge()
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in batched.modules())
+    together, apart = scores(batched, torch.cat([crops, companions])), scores(batched, torch.cat([crops, -companions]))
+    assert not torch.allclose(together[:4], apart[:4], atol=1e-3)
+
+
 # ---- config ---------------------------------------------------------------------------------------
 
 
@@ -260,6 +284,9 @@ def test_presets_fill_only_unset_options_and_the_json_round_trips(tmp_path):
     older = texture.to_dict()
     del older["model"]["g_batch_norm"]  # a run saved before the option existed trained without it
     assert TrainConfig.from_dict(older).model.g_batch_norm is False
+    assert texture.model.d_batch_norm is True
+    del older["model"]["d_batch_norm"]  # nor this: its D had batch norm, and its checkpoint says so
+    assert TrainConfig.from_dict(older).model.d_batch_norm is True
 
 
 @pytest.mark.parametrize("override, message", [

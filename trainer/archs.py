@@ -114,8 +114,9 @@ class TextureArch(Arch):
         m = self.config.model
         if m.d_context_scale > 1:
             return TwoScaleDiscriminator(self.crop, m.d_context_scale, m.d_width, bool(m.spectral_norm),
-                                         self.gconfig.out_channels)
-        return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm), self.gconfig.out_channels)
+                                         self.gconfig.out_channels, batch_norm=bool(m.d_batch_norm))
+        return DCGANDiscriminator(self.crop, m.d_width, bool(m.spectral_norm), self.gconfig.out_channels,
+                                  batch_norm=bool(m.d_batch_norm))
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None, crop: int | None = None) -> torch.Tensor:
         """(n, latent_dim, cells, cells): i.i.d. local noise plus one global code per image,
@@ -151,7 +152,8 @@ class DCGANArch(Arch):
         return DCGANGenerator(self.config.model.z_dim, self.crop, self.config.model.g_base_width)
 
     def build_discriminator(self) -> nn.Module:
-        return DCGANDiscriminator(self.crop, self.config.model.g_base_width, bool(self.config.model.spectral_norm))
+        m = self.config.model
+        return DCGANDiscriminator(self.crop, m.g_base_width, bool(m.spectral_norm), batch_norm=bool(m.d_batch_norm))
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None, crop: int | None = None) -> torch.Tensor:
         if crop not in (None, self.crop):

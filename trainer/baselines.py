@@ -48,16 +48,23 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     """(N, channels, crop, crop) → (N,) logits: strided 4×4 convs with batch-norm and LeakyReLU.
-    channels: 3 for colour; a full-material run sees all its maps stacked."""
+    channels: 3 for colour; a full-material run sees all its maps stacked.
 
-    def __init__(self, crop: int, base_width: int = 64, spectral_norm: bool = False, channels: int = 3):
+    Batch norm normalises each batch by its own statistics, and real and fake batches pass
+    separately: past the first layer D cannot see how a whole fake batch's colours differ from a
+    real one's, only how its crops differ among themselves. batch_norm=False drops it (the convs
+    then carry biases), as StyleGAN's discriminators do, to be held by R1 instead."""
+
+    def __init__(self, crop: int, base_width: int = 64, spectral_norm: bool = False, channels: int = 3,
+                 batch_norm: bool = True):
         super().__init__()
         sn = lambda layer: _maybe_sn(layer, spectral_norm)  # noqa: E731
         ch = base_width
         layers: list[nn.Module] = [sn(nn.Conv2d(channels, ch, 4, 2, 1, bias=False)), nn.LeakyReLU(0.2, True)]
         res = crop // 2
         while res > 4:
-            layers += [sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False)), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2, True)]
+            norm = [nn.BatchNorm2d(ch * 2)] if batch_norm else []
+            layers += [sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=not batch_norm)), *norm, nn.LeakyReLU(0.2, True)]
             ch, res = ch * 2, res // 2
         layers += [sn(nn.Conv2d(ch, 1, 4, 1, 0, bias=False))]
         self.net = nn.Sequential(*layers)

@@ -83,6 +83,8 @@ class ModelOptions:
     z_dim: int = option(100, "latent size of the dcgan/mlp generators", check="at_least_1")
     g_base_width: int = option(64, "dcgan G channels at full resolution / mlp hidden units ÷ 16", check="at_least_1")
     spectral_norm: bool | None = option(None, "spectral norm in D (default: per arch)")
+    d_batch_norm: bool | None = option(None, "batch norm in the DCGAN-style D of the texture and dcgan archs (default: "
+                                              "per arch); each batch, real or fake, is normalised by its own statistics")
 
 
 @dataclass(frozen=True)
@@ -148,14 +150,14 @@ PRESETS = {
     # Chosen in short CPU trials on data/metal: batch norm in G while training (without it G fell
     # to flat, seed-independent output), wrapping translation plus the seam shift; R1, colour and
     # cutout augmentation did not help there, so they stay available but off.
-    "texture": dict(g_batch_norm=True, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
-                    beta2=0.999, ema_kimg=2.0, augment="translation", seam_shift=True),
+    "texture": dict(g_batch_norm=True, d_batch_norm=True, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002,
+                    d_lr=0.0002, beta1=0.5, beta2=0.999, ema_kimg=2.0, augment="translation", seam_shift=True),
     # Radford et al. 2016: Adam(2e-4, 0.5), batch-norm, no penalty, no EMA, no augmentation.
-    "dcgan": dict(g_batch_norm=False, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
-                  beta2=0.999, ema_kimg=0.0, augment="", seam_shift=False),
+    "dcgan": dict(g_batch_norm=False, d_batch_norm=True, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002,
+                  d_lr=0.0002, beta1=0.5, beta2=0.999, ema_kimg=0.0, augment="", seam_shift=False),
     # Goodfellow et al. 2014: fully connected G and D trained with plain alternating SGD-like steps.
-    "mlp": dict(g_batch_norm=False, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002, d_lr=0.0002, beta1=0.5,
-                beta2=0.999, ema_kimg=0.0, augment="", seam_shift=False),
+    "mlp": dict(g_batch_norm=False, d_batch_norm=False, spectral_norm=False, loss="ns", r1_gamma=0.0, g_lr=0.0002,
+                d_lr=0.0002, beta1=0.5, beta2=0.999, ema_kimg=0.0, augment="", seam_shift=False),
 }
 
 
@@ -181,9 +183,10 @@ class TrainConfig:
             for name, section in SECTIONS.items():
                 values = dict(data.get(name, {}))
                 if name == "model" and values:
-                    # Saved before these options existed: trained without batch norm / noise,
-                    # with nearest upsampling.
-                    values = {"g_batch_norm": False, "g_upsample": "nearest", "g_noise": False, **values}
+                    # Saved before these options existed: trained without batch norm in G / noise,
+                    # with nearest upsampling, and with batch norm in D.
+                    values = {"g_batch_norm": False, "g_upsample": "nearest", "g_noise": False, "d_batch_norm": True,
+                              **values}
                 known = {f.name: f for f in fields(section)}
                 unknown = set(values) - set(known)
                 if unknown:

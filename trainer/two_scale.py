@@ -29,13 +29,13 @@ class TwoScaleDiscriminator(nn.Module):
     """(N, channels, crop, crop) → (N, 2·tiles) logits: `tiles` detail logits, then the context logit repeated."""
 
     def __init__(self, crop: int, scale: int, width: int, spectral_norm: bool = False, channels: int = 3,
-                 tiles: int = DETAIL_TILES):
+                 tiles: int = DETAIL_TILES, batch_norm: bool = True):
         super().__init__()
         if scale < 2 or crop % scale or crop // scale < 16:
             raise ValueError(f"a {crop} px crop cannot be judged at 1/{scale} scale (windows of at least 16 px)")
         self.window, self.scale, self.tiles = crop // scale, scale, tiles
-        self.detail = DCGANDiscriminator(self.window, width, spectral_norm, channels)
-        self.context = DCGANDiscriminator(self.window, width, spectral_norm, channels)
+        self.detail = DCGANDiscriminator(self.window, width, spectral_norm, channels, batch_norm)
+        self.context = DCGANDiscriminator(self.window, width, spectral_norm, channels, batch_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
