@@ -263,11 +263,11 @@ def test_a_discriminator_without_batch_norm_judges_each_crop_on_its_own(tmp_path
     own = judge(d_batch_norm=False)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in own.modules())
     together, apart = scores(own, torch.cat([crops, companions])), scores(own, torch.cat([crops, -companions]))
-    assert torch.allclose(together[:4], apart[:4], atol=1e-6)
+    assert (together[:4] - apart[:4]).abs().max() <= 1e-4 * together.abs().max()  # relative: fresh logits are small
     batched = judge()
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in batched.modules())
     together, apart = scores(batched, torch.cat([crops, companions])), scores(batched, torch.cat([crops, -companions]))
-    assert not torch.allclose(together[:4], apart[:4], atol=1e-3)
+    assert (together[:4] - apart[:4]).abs().max() > 1e-2 * together.abs().max()
 
 
 # ---- config ---------------------------------------------------------------------------------------

@@ -51,9 +51,10 @@ class DCGANDiscriminator(nn.Module):
     channels: 3 for colour; a full-material run sees all its maps stacked.
 
     Batch norm normalises each batch by its own statistics, and real and fake batches pass
-    separately: past the first layer D cannot see how a whole fake batch's colours differ from a
-    real one's, only how its crops differ among themselves. batch_norm=False drops it (the convs
-    then carry biases), as StyleGAN's discriminators do, to be held by R1 instead."""
+    separately: past the first layer each channel's mean and spread over the batch are taken out,
+    so a crop is scored partly by how it differs from the crops it came with. batch_norm=False
+    drops it (the convs then carry biases), as StyleGAN's discriminators do, to be held by R1
+    instead; on the CPU budget it has not been shown to help (README, "Training benchmark")."""
 
     def __init__(self, crop: int, base_width: int = 64, spectral_norm: bool = False, channels: int = 3,
                  batch_norm: bool = True):
