@@ -119,7 +119,7 @@ GPU_AGAIN = dict(GPU, r1_gamma=0.2, max_minutes=7.5)
 # resumed there to 10 minutes, wood's third sitting, metal's GPU sitting (from its CPU model) and
 # the metal-maps model (from that CPU model). A third sitting for rock did not ship: by
 # model_report.py it was closer than its start on one draw of seeds and farther on the other
-# (README, "Bundled models").
+# (docs/model_history.md).
 GPU_KEEP = dict(GPU_AGAIN, keep_best=True, metrics_every=250, max_minutes=7)
 GPU_KEEP_10 = dict(GPU_KEEP, max_minutes=10)  # the runs that were resumed there to 10 minutes
 
@@ -186,7 +186,7 @@ RECIPES.update({
 # run folder): its generator and the discriminator balanced against it, whose weights on the relief
 # channels start at zero (trainer/warm_start.py). BRICKS_CPU otherwise: 40 minutes on two threads,
 # resumed to 70, the last generator exported (the run kept its step 2000 too, closer at 4x but read
-# as a faint grid by the lattice check; README, "Bundled models"). Earlier starts lost the bricks:
+# as a faint grid by the lattice check; docs/model_history.md). Earlier starts lost the bricks:
 # from the 0.8 Bricks' model file (fresh batch norms, a fresh D) they were gone by step 500; from
 # scratch it drew courses without head joints at step 2000; on the 12 sets of the 62 walls bricks
 # had until 0.8 it drew courses locked to the 32 px cell or fabric.

@@ -54,7 +54,7 @@ class DCGANDiscriminator(nn.Module):
     separately: past the first layer each channel's mean and spread over the batch are taken out,
     so a crop is scored partly by how it differs from the crops it came with. batch_norm=False
     drops it (the convs then carry biases), as StyleGAN's discriminators do, to be held by R1
-    instead; on the CPU budget it has not been shown to help (README, "Training benchmark")."""
+    instead; on the CPU budget it has not been shown to help (docs/recipe_trials.md)."""
 
     def __init__(self, crop: int, base_width: int = 64, spectral_norm: bool = False, channels: int = 3,
                  batch_norm: bool = True):

@@ -45,7 +45,7 @@ class Conv:
     channel with rows of W+2 pixels, so the input shifted by tap (i, j) is the contiguous slice
     starting i·(W+2)+j pixels on (each result row carries two wrapped pixels that are dropped).
     The conv is then one matrix product per band of rows, in whichever of two layouts needs the
-    smaller scratch per pixel (the README's speed section has what each replaced, and the gain):
+    smaller scratch per pixel (docs/speed_history.md has what each replaced, and the gain):
     - gather (im2col), when the conv has at least as many output rows M as input channels C: the
       nine shifted slices are stacked into a (9·C, n) block and multiplied by the (M, 9·C) kernel
       once, a product long enough in K for BLAS to run near its peak. A row of ones and the noise
