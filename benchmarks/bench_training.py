@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== {arch}: training for {args.minutes:g} min", flush=True)
         result = train(config, command=" ".join(["benchmarks/bench_training.py", *(argv or sys.argv[1:])]))
         for name, best in ([(f"{arch} kept", True), (f"{arch} last", False)] if keep_best else [(arch, False)]):
+            if not best and keep_best and rows[f"{arch} kept"]["kept_step"] == result.step:
+                # The run kept its last step: the same generator, judged the same way, is not judged again.
+                rows[name] = {k: v for k, v in rows[f"{arch} kept"].items() if k != "kept_step"}
+                print(f"{name}: the kept generator (step {result.step})", flush=True)
+                continue
             run = load_run(run_dir, best=best)
             report = evaluate_run(run, images, args.images, args.seed, "cpu")
             rows[name] = {"steps": result.step, "images_per_s": result.images_per_second, **report.as_dict(),
