@@ -1,11 +1,12 @@
 """How far the quality report's real-vs-real floors move with the draw of real crops.
 
 Every ratio the report prints (trainer/quality.py) is a generator's SWD over a floor: the SWD
-between two draws of real crops. The report draws them once, with seed 0, so a ratio carries
-whatever that one draw gave the floor. On a set of mixed sub-styles (metal: plate, rust, paint,
-panels) 128 crops of 256 px are a small sample of the 4× structure, and a run's own fixed crops
-gave metal a 4× floor of 73.7 where the report's gave 34.1. This prints both floors for several
-draws, so the uncertainty of a ratio on a data set is measured rather than guessed.
+between two draws of real crops. On a set of mixed sub-styles (metal: plate, rust, paint, panels)
+128 crops of 256 px are a small sample of the 4× structure: one draw gave metal a 4× floor of
+34.1 and another 76.3. So the report averages both the floors and the generator's SWDs over
+REPORT_DRAWS draws; this prints each draw's floors (draw k is draw k of the report's) and their
+mean, the floor the report divides by, so the uncertainty left in a ratio is measured rather
+than guessed.
 
     .venv/bin/python benchmarks/floor_spread.py --data data/metal --draws 8
 """
@@ -23,13 +24,14 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from trainer.map_sets import load_training_images  # noqa: E402
-from trainer.quality import REPORT_CROP, real_scales  # noqa: E402
+from trainer.quality import REPORT_CROP, REPORT_DRAWS, real_scales  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(ROOT / "data" / "metal"), help="texture folder (default data/metal)")
-    parser.add_argument("--draws", type=int, default=8, help="draws of real crops, seeds 0 … DRAWS-1 (seed 0 is the report's)")
+    parser.add_argument("--draws", type=int, default=REPORT_DRAWS,
+                        help=f"draws of real crops (default {REPORT_DRAWS}, as many as the report averages)")
     parser.add_argument("--crops", type=int, default=128, help="crops per side of each floor (128, as model_report.py)")
     parser.add_argument("--crop", type=int, default=REPORT_CROP)
     parser.add_argument("--no-rot90", action="store_true", help="as the report does for directional families (wood, bricks)")
@@ -37,21 +39,25 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_grad_enabled(False)
     images = load_training_images(args.data, ("colour",), args.crop)  # as model_report.py reads a colour model's data
     print(f"data: {images.describe()} from {args.data}; {args.crops} vs {args.crops} crops per floor")
-    print(f"{'draw (seed)':>11} {'full floor':>11} {'4x floor':>9} {'colour floor':>13}")
+    print(f"{'draw':>11} {'full floor':>11} {'4x floor':>9} {'colour floor':>13}")
     full, coarse = [], []
-    for seed in range(args.draws):
-        scales = real_scales(images, args.crop, args.crops, rot90=not args.no_rot90, seed=seed)
+    for draw in range(args.draws):
+        # one draw with the seed the report gives its draw k (trainer/quality.py, RealScales)
+        scales = real_scales(images, args.crop, args.crops, rot90=not args.no_rot90, seed=2 * draw, draws=1)
         full.append(scales.full_floor)
         coarse_text = "n/a"
         if scales.coarse_floor is not None:
             coarse.append(scales.coarse_floor)
             coarse_text = f"{scales.coarse_floor:.1f}"
-        print(f"{seed:11d} {scales.full_floor:11.1f} {coarse_text:>9} {scales.colour_floor:13.2f}", flush=True)
+        print(f"{draw:11d} {scales.full_floor:11.1f} {coarse_text:>9} {scales.colour_floor:13.2f}", flush=True)
     for name, values in (("full density", full), ("4x downscale", coarse)):
         if values:
-            print(f"{name}: median {statistics.median(values):.1f}, {min(values):.1f}-{max(values):.1f}, "
-                  f"largest / smallest {max(values) / min(values):.2f}; the report's (seed 0) "
-                  f"{values[0] / statistics.median(values):.2f}x the median")
+            mean = statistics.mean(values)
+            error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
+            print(f"{name}: mean {mean:.1f} (standard error {error:.1f}, {100 * error / mean:.0f} %), median "
+                  f"{statistics.median(values):.1f}, {min(values):.1f}-{max(values):.1f}, largest / smallest "
+                  f"{max(values) / min(values):.2f}; draw 0 alone (the report's floor before it averaged) "
+                  f"{values[0] / mean:.2f}x the mean")
     return 0
 
 

@@ -83,17 +83,38 @@ def test_real_scales_draw_large_crops_a_chunk_at_a_time_as_one_batch_would():
     batch draws; data no image of which is 4 crops wide has no structure scale."""
     real_images = [(im * 255).astype(np.uint8) for im in _noise_images(3, 160, seed=2)]
     images = ImageSet(real_images, [None] * 3)
-    scales = real_scales(images, 32, 40, seed=5)
+    scales = real_scales(images, 32, 40, seed=5, draws=1)
     one_batch = box_downscale(CropSampler(images, COARSE * 32, 5 + 1, True, True).sample(40), COARSE)
-    torch.testing.assert_close(scales.coarse, one_batch)
-    assert scales.count == 40 and scales.crop == 32 and scales.coarse_floor > 0
+    torch.testing.assert_close(scales.coarse[0], one_batch)
+    assert scales.count == 40 and scales.crop == 32 and scales.draws == 1 and scales.coarse_floor > 0
     # The real crops judged against themselves (other patches of them) are closer than a second
     # draw of the data; a grey field is far above the floor.
-    assert max(scales.ratios(scales.full, scales.coarse)) < 1
-    grey = torch.zeros_like(scales.full)
+    assert max(scales.ratios(scales.full[0], scales.coarse[0])) < 1
+    grey = torch.zeros_like(scales.full[0])
     assert min(scales.ratios(grey, grey)) > 3
-    small = real_scales(ImageSet([im[:100, :100] for im in real_images], [None] * 3), 32, 40, seed=5)
+    small = real_scales(ImageSet([im[:100, :100] for im in real_images], [None] * 3), 32, 40, seed=5, draws=1)
     assert small.coarse is None and small.ratios(grey, grey)[1] is None
+
+
+def test_floors_and_swds_are_means_over_draws_that_share_no_crops():
+    """A one-draw report is draw 0 of a longer one; every further draw has crops of its own, and
+    the floors and a generator's SWD are the means of the draws' own (so a lucky draw no longer
+    sets the ratio alone)."""
+    real_images = [(im * 255).astype(np.uint8) for im in _noise_images(4, 160, seed=3)]
+    images = ImageSet(real_images, [None] * 4)
+    three = real_scales(images, 32, 24, seed=7, draws=3)
+    singles = [real_scales(images, 32, 24, seed=7 + 2 * k, draws=1) for k in range(3)]
+    assert three.draws == 3 and three.full.shape == (3, 24, 3, 32, 32)
+    for k, single in enumerate(singles):
+        torch.testing.assert_close(three.full[k], single.full[0])
+        torch.testing.assert_close(three.coarse[k], single.coarse[0])
+    assert not torch.equal(three.full[0], three.full[1]) and not torch.equal(three.full[1], three.full[2])
+    assert three.full_floor == pytest.approx(np.mean([s.full_floor for s in singles]))
+    assert three.coarse_floor == pytest.approx(np.mean([s.coarse_floor for s in singles]))
+    assert three.colour_floor == pytest.approx(np.mean([s.colour_floor for s in singles]))
+    fake = CropSampler(images, 32, 99, True, True).sample(24)
+    assert three.swds(fake)[0] == pytest.approx(np.mean([s.swds(fake)[0] for s in singles]))
+    assert three.colour(fake) == pytest.approx(np.mean([s.colour(fake) for s in singles]))
 
 
 def test_warm_start_copies_a_models_weights_and_refuses_another_shape(tmp_path):

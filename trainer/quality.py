@@ -7,6 +7,12 @@ floor, so a ratio of 1 is as close as two samples of the data are to each other.
 colour distance (SWD normalises colour away), the lattice score (a latent-cell grid shows as a
 spectral peak at the cell frequency), and the wrap-seam ratio of tileable textures.
 
+Every SWD and colour figure is a mean over REPORT_DRAWS independent draws of real crops: one
+draw of 128 crops is a small sample of a set of mixed sub-styles, and its real-vs-real floor moved
+1.6-2.2× between draws (benchmarks/floor_spread.py; metal's 4× floor 34.1 on one draw, 76.3 on
+another), which moved every ratio with it. The mean over draws estimates what a generator that
+samples the data itself would score, the floor a ratio of 1 means.
+
 `trainer eval` and `scripts/model_report.py` both print this report, and the README's table
 comes from it.
 """
@@ -27,6 +33,7 @@ TextureMaker = Callable[[int, int, bool], np.ndarray]
 
 COARSE = 4  # the structure scale: crops 4× larger, box-downscaled by 4
 REPORT_CROP = 64  # the full-density crop of the report (scripts/model_report.py's default)
+REPORT_DRAWS = 8  # draws of real crops each SWD and floor is averaged over (module docstring)
 LATTICE_CROP = 256  # the lattice score's analysis window, in pixels
 
 
@@ -34,6 +41,7 @@ LATTICE_CROP = 256  # the lattice score's analysis window, in pixels
 class QualityReport:
     crop_size: int
     crops: int  # per set
+    draws: int  # of real crops, each figure a mean over them
     swd_full: float
     swd_full_floor: float
     colour: float
@@ -66,7 +74,8 @@ class QualityReport:
              None if self.lattice is None else _ratio(self.lattice, self.lattice_real)),
             ("wrap-seam ratio (1 = no seam)", self.seam, None, None),
         ]
-        lines = [f"{self.crops} generated vs {self.crops} real crops per scale",
+        lines = [f"{self.crops} generated vs {self.crops} real crops per scale; SWD, colour and floors are means "
+                 f"over {self.draws} draws of real crops",
                  f"{'measure':50} {'generated':>10} {'real':>10} {'ratio':>7}"]
         lines += [f"{name:50} {_fmt(value):>10} {_fmt(floor):>10} {_fmt(ratio):>7}" for name, value, floor, ratio in rows]
         return "\n".join(lines)
@@ -82,15 +91,17 @@ def _fmt(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class RealScales:
-    """The real side of the report's two SWD scales, drawn once: crops at full texel density and
-    4×-larger crops box-downscaled, each beside its real-vs-real floor. Drawn once so that every
-    generator judged against it (each evaluation of a run, each model of a report) meets the same
-    crops, and differences between them are the generators', not the draw's."""
+    """The real side of the report's two SWD scales, drawn once: `draws` independent draws of crops
+    at full texel density and of 4×-larger crops box-downscaled, and the floors (mean real-vs-real
+    SWD over the draws). Drawn once so that every generator judged against it (each evaluation of
+    a run, each model of a report) meets the same crops, and differences between them are the
+    generators', not the draw's. Draw k uses crop seeds seed+2k+1 and seed+2k+2, so draws share no
+    crops and a one-draw RealScales is draw 0 of any longer one."""
 
-    full: torch.Tensor  # (count, 3, crop, crop) in [-1, 1]
+    full: torch.Tensor  # (draws, count, 3, crop, crop) in [-1, 1]
     full_floor: float
     colour_floor: float
-    coarse: torch.Tensor | None  # (count, 3, crop, crop): None where no image is 4 crops wide
+    coarse: torch.Tensor | None  # (draws, count, 3, crop, crop): None where no image is 4 crops wide
     coarse_floor: float | None
     seed: int
 
@@ -100,14 +111,23 @@ class RealScales:
 
     @property
     def count(self) -> int:
+        return self.full.shape[1]
+
+    @property
+    def draws(self) -> int:
         return self.full.shape[0]
 
     def swds(self, fake_full: torch.Tensor, fake_coarse: torch.Tensor | None = None) -> tuple[float, float | None]:
-        """The SWD of generated crops at each scale (None for a scale either side lacks)."""
-        full = swd(self.full, fake_full[:, :3], seed=self.seed)
+        """The SWD of generated crops at each scale, a mean over the draws (None for a scale
+        either side lacks)."""
+        full = _mean_swd(self.full, fake_full[:, :3], self.seed)
         if self.coarse is None or fake_coarse is None:
             return full, None
-        return full, swd(self.coarse, fake_coarse[:, :3], seed=self.seed)
+        return full, _mean_swd(self.coarse, fake_coarse[:, :3], self.seed)
+
+    def colour(self, fake_full: torch.Tensor) -> float:
+        """The colour distance of generated full-density crops, a mean over the draws."""
+        return float(np.mean([colour_distance(real, fake_full[:, :3]) for real in self.full]))
 
     def ratios(self, fake_full: torch.Tensor, fake_coarse: torch.Tensor | None = None) -> tuple[float, float | None]:
         """swds over their floors: 1 = as close as two draws of the data are to each other."""
@@ -115,25 +135,37 @@ class RealScales:
         return _ratio(full, self.full_floor), None if coarse is None else _ratio(coarse, self.coarse_floor)
 
 
+def _mean_swd(reals: torch.Tensor, fake: torch.Tensor, seed: int) -> float:
+    """Draw k's SWD uses projection seed seed+2k, as its floor did."""
+    return float(np.mean([swd(real, fake, seed=seed + 2 * k) for k, real in enumerate(reals)]))
+
+
 def real_scales(real: ImageSet, crop: int, count: int, *, flips: bool = True, rot90: bool = True, seed: int = 0,
-                coarse: bool = True) -> RealScales:
+                coarse: bool = True, draws: int = REPORT_DRAWS) -> RealScales:
     """The colour of `real` (its first three channels) at both scales; coarse=False skips the 4×
     scale (for generators that cannot make crops that large)."""
-    real_a = _real_crops(real, crop, count, flips, rot90, seed + 1)[:, :3]
-    real_b = _real_crops(real, crop, count, flips, rot90, seed + 2)[:, :3]
-    scales = dict(full=real_a, full_floor=swd(real_a, real_b, seed=seed), colour_floor=colour_distance(real_a, real_b),
-                  coarse=None, coarse_floor=None, seed=seed)
     keep = [i for i, im in enumerate(real.images) if min(im.shape[:2]) >= COARSE * crop]
-    if coarse and keep:
-        large = ImageSet([real.images[i] for i in keep], [real.paths[i] for i in keep], maps=real.maps)
-        coarse_a, coarse_b = (_coarse_real_crops(large, crop, count, flips, rot90, seed + k) for k in (1, 2))
-        scales.update(coarse=coarse_a, coarse_floor=swd(coarse_a, coarse_b, seed=seed))
-    return RealScales(**scales)
+    large = ImageSet([real.images[i] for i in keep], [real.paths[i] for i in keep], maps=real.maps) if keep else None
+    full, full_floors, colour_floors, coarse_sets, coarse_floors = [], [], [], [], []
+    for k in range(draws):
+        draw_seed = seed + 2 * k
+        real_a = _real_crops(real, crop, count, flips, rot90, draw_seed + 1)[:, :3]
+        real_b = _real_crops(real, crop, count, flips, rot90, draw_seed + 2)[:, :3]
+        full.append(real_a)
+        full_floors.append(swd(real_a, real_b, seed=draw_seed))
+        colour_floors.append(colour_distance(real_a, real_b))
+        if coarse and large is not None:
+            coarse_a, coarse_b = (_coarse_real_crops(large, crop, count, flips, rot90, draw_seed + j) for j in (1, 2))
+            coarse_sets.append(coarse_a)
+            coarse_floors.append(swd(coarse_a, coarse_b, seed=draw_seed))
+    return RealScales(torch.stack(full), float(np.mean(full_floors)), float(np.mean(colour_floors)),
+                      torch.stack(coarse_sets) if coarse_sets else None,
+                      float(np.mean(coarse_floors)) if coarse_floors else None, seed)
 
 
 def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = REPORT_CROP, count: int = 128,
                     cell: int = 32, seeds: int = 16, size: int = 512, flips: bool = True, rot90: bool = True,
-                    seed: int = 0, first_seed: int = 0) -> QualityReport:
+                    seed: int = 0, first_seed: int = 0, draws: int = REPORT_DRAWS) -> QualityReport:
     """The full report for a generator that makes textures of any size (the texture arch).
 
     Each of the `count` crops per scale comes from its own texture (seeds first_seed …
@@ -152,9 +184,9 @@ def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = R
         y, x = (int(v) for v in rng.integers(large - crop + 1, size=2))
         fake_full[i] = texture[:, y : y + crop, x : x + crop]
         fake_coarse[i] = box_downscale(texture[None], COARSE)[0]
-    scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed)
+    scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed, draws=draws)
     swd_full, swd_coarse = scales.swds(fake_full, fake_coarse)
-    report = QualityReport(crop, count, swd_full, scales.full_floor, colour_distance(scales.full, fake_full),
+    report = QualityReport(crop, count, draws, swd_full, scales.full_floor, scales.colour(fake_full),
                            scales.colour_floor, swd_coarse, scales.coarse_floor)
     window = lattice_window(real, cell)
     if window:
@@ -167,12 +199,12 @@ def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = R
 
 
 def crop_quality(real: ImageSet, fake: torch.Tensor, *, flips: bool = True, rot90: bool = True,
-                 seed: int = 0) -> QualityReport:
+                 seed: int = 0, draws: int = REPORT_DRAWS) -> QualityReport:
     """SWD and colour at full texel density only: for generators with a fixed output size."""
     fake = as_nchw(fake)
     count, crop = fake.shape[0], fake.shape[-1]
-    scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed, coarse=False)
-    return QualityReport(crop, count, scales.swds(fake)[0], scales.full_floor, colour_distance(scales.full, fake),
+    scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed, coarse=False, draws=draws)
+    return QualityReport(crop, count, draws, scales.swds(fake)[0], scales.full_floor, scales.colour(fake),
                          scales.colour_floor)
 
 

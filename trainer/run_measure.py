@@ -11,6 +11,12 @@ numbers compare across steps and across runs on the same data:
 --keep-best ranks by the ratios (trainer/best.py), not by "swd": a mean over levels is swung by
 its coarsest level (a crop's mean colour), and over a GPU sitting it rated steps best that the
 report then found farther from the data at full density (README, "Keeping the best generator").
+
+The ratios here are over one fixed draw of real crops (RUN_DRAWS), not the report's mean over
+eight: ranking a run's steps needs the same crops at every evaluation, not a steady absolute
+figure, and each further draw would cost every evaluation two more SWDs per scale. Their absolute
+values carry that draw's floor (metal's 4× floor was 73.7 on a run's draw, 57.1 as the mean of the report's eight),
+so quote the report's (`trainer eval`), not these.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, real_scales
 from .sampling import generated_crops
 
 EVAL_SEED = 20180203  # fixed latents and real crops for metrics, so numbers compare across steps
+RUN_DRAWS = 1  # draws of real crops behind the in-run ratios (module docstring)
 
 
 class RunMeasure:
@@ -41,7 +48,7 @@ class RunMeasure:
         self.real_normals = eval_all[:count, self.normal] if self.normal else None
         full_crop = min(REPORT_CROP, crop)
         self.scales: RealScales = real_scales(images, full_crop, count, flips=flips, rot90=rot90, seed=EVAL_SEED,
-                                              coarse=arch.makes_crops_of(COARSE * full_crop))
+                                              coarse=arch.makes_crops_of(COARSE * full_crop), draws=RUN_DRAWS)
         self.floors = {"swd_floor": real_vs_real_floor(eval_all[:, :3], seed=EVAL_SEED),
                        "full_floor": self.scales.full_floor}
         if self.scales.coarse_floor is not None:
