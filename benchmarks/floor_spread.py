@@ -3,7 +3,7 @@
 Every ratio the report prints (trainer/quality.py) is a generator's SWD over a floor: the SWD
 between two draws of real crops. On a set of mixed sub-styles (metal: plate, rust, paint, panels)
 128 crops of 256 px are a small sample of the 4× structure: one draw gave metal a 4× floor of
-34.1 and another 76.3. So the report averages both the floors and the generator's SWDs over
+34.1 and another 73.9. So the report averages both the floors and the generator's SWDs over
 REPORT_DRAWS draws; this prints each draw's floors (draw k is draw k of the report's) and their
 mean, the floor the report divides by, so the uncertainty left in a ratio is measured rather
 than guessed.

@@ -115,6 +115,8 @@ def test_floors_and_swds_are_means_over_draws_that_share_no_crops():
     fake = CropSampler(images, 32, 99, True, True).sample(24)
     assert three.swds(fake)[0] == pytest.approx(np.mean([s.swds(fake)[0] for s in singles]))
     assert three.colour(fake) == pytest.approx(np.mean([s.colour(fake) for s in singles]))
+    with pytest.raises(ValueError, match="draws"):
+        real_scales(images, 32, 24, draws=0)
 
 
 def test_warm_start_copies_a_models_weights_and_refuses_another_shape(tmp_path):

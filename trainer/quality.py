@@ -9,9 +9,10 @@ spectral peak at the cell frequency), and the wrap-seam ratio of tileable textur
 
 Every SWD and colour figure is a mean over REPORT_DRAWS independent draws of real crops: one
 draw of 128 crops is a small sample of a set of mixed sub-styles, and its real-vs-real floor moved
-1.6-2.2× between draws (benchmarks/floor_spread.py; metal's 4× floor 34.1 on one draw, 76.3 on
-another), which moved every ratio with it. The mean over draws estimates what a generator that
-samples the data itself would score, the floor a ratio of 1 means.
+1.5-2.3× between draws on the six bundled sets (benchmarks/floor_spread.py; metal's 4× floor
+34.1 on one draw, 73.9 on another), which moved every ratio with it. The mean over draws
+estimates what a generator that samples the data itself would score, the floor a ratio of 1
+means.
 
 `trainer eval` and `scripts/model_report.py` both print this report, and the README's table
 comes from it.
@@ -144,6 +145,8 @@ def real_scales(real: ImageSet, crop: int, count: int, *, flips: bool = True, ro
                 coarse: bool = True, draws: int = REPORT_DRAWS) -> RealScales:
     """The colour of `real` (its first three channels) at both scales; coarse=False skips the 4×
     scale (for generators that cannot make crops that large)."""
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
     keep = [i for i, im in enumerate(real.images) if min(im.shape[:2]) >= COARSE * crop]
     large = ImageSet([real.images[i] for i in keep], [real.paths[i] for i in keep], maps=real.maps) if keep else None
     full, full_floors, colour_floors, coarse_sets, coarse_floors = [], [], [], [], []
