@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=64, help="SWD crop at full texel density (4× that, downscaled, "
                                                              "for the structure scale)")
     parser.add_argument("--first-seed", type=int, default=0,
-                        help="the textures judged are of seeds FIRST_SEED to FIRST_SEED + CROPS - 1 (another draw of the model)")
+                        help="the textures judged are of seeds FIRST_SEED to FIRST_SEED + CROPS - 1 "
+                             "(another draw of the model)")
     parser.add_argument("--out", type=Path, default=SHEET_DIR, help="folder for the contact sheets")
     parser.add_argument("--no-sheets", action="store_true", help="only the numbers")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")

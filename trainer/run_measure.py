@@ -15,8 +15,8 @@ report then found farther from the data at full density (README, "Keeping the be
 The ratios here are over one fixed draw of real crops (RUN_DRAWS), not the report's mean over
 eight: ranking a run's steps needs the same crops at every evaluation, not a steady absolute
 figure, and each further draw would cost every evaluation two more SWDs per scale. Their absolute
-values carry that draw's floor (metal's 4× floor was 73.7 on a run's draw, 57.1 as the mean of the report's eight),
-so quote the report's (`trainer eval`), not these.
+values carry that draw's floor (metal's 4× floor was 73.7 on a run's draw, 57.1 as the mean of
+the report's eight), so quote the report's (`trainer eval`), not these.
 """
 
 from __future__ import annotations
