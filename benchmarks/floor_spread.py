@@ -40,16 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     images = load_training_images(args.data, ("colour",), args.crop)  # as model_report.py reads a colour model's data
     print(f"data: {images.describe()} from {args.data}; {args.crops} vs {args.crops} crops per floor")
     print(f"{'draw':>11} {'full floor':>11} {'4x floor':>9} {'colour floor':>13}")
-    full, coarse = [], []
-    for draw in range(args.draws):
-        # one draw with the seed the report gives its draw k (trainer/quality.py, RealScales)
-        scales = real_scales(images, args.crop, args.crops, rot90=not args.no_rot90, seed=2 * draw, draws=1)
-        full.append(scales.full_floor)
-        coarse_text = "n/a"
-        if scales.coarse_floor is not None:
-            coarse.append(scales.coarse_floor)
-            coarse_text = f"{scales.coarse_floor:.1f}"
-        print(f"{draw:11d} {scales.full_floor:11.1f} {coarse_text:>9} {scales.colour_floor:13.2f}", flush=True)
+    scales = real_scales(images, args.crop, args.crops, rot90=not args.no_rot90, draws=args.draws)
+    full, coarse = list(scales.full_floors), list(scales.coarse_floors)
+    for draw, (full_floor, colour_floor) in enumerate(zip(full, scales.colour_floors)):
+        coarse_text = f"{coarse[draw]:.1f}" if coarse else "n/a"
+        print(f"{draw:11d} {full_floor:11.1f} {coarse_text:>9} {colour_floor:13.2f}")
     for name, values in (("full density", full), ("4x downscale", coarse)):
         if values:
             mean = statistics.mean(values)

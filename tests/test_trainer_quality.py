@@ -109,6 +109,7 @@ def test_floors_and_swds_are_means_over_draws_that_share_no_crops():
         torch.testing.assert_close(three.full[k], single.full[0])
         torch.testing.assert_close(three.coarse[k], single.coarse[0])
     assert not torch.equal(three.full[0], three.full[1]) and not torch.equal(three.full[1], three.full[2])
+    assert three.full_floors == pytest.approx([s.full_floor for s in singles])
     assert three.full_floor == pytest.approx(np.mean([s.full_floor for s in singles]))
     assert three.coarse_floor == pytest.approx(np.mean([s.coarse_floor for s in singles]))
     assert three.colour_floor == pytest.approx(np.mean([s.colour_floor for s in singles]))

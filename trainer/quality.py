@@ -97,14 +97,27 @@ class RealScales:
     SWD over the draws). Drawn once so that every generator judged against it (each evaluation of
     a run, each model of a report) meets the same crops, and differences between them are the
     generators', not the draw's. Draw k uses crop seeds seed+2k+1 and seed+2k+2, so draws share no
-    crops and a one-draw RealScales is draw 0 of any longer one."""
+    crops and a one-draw RealScales is draw 0 of any longer one. Each draw's own floors are kept
+    (benchmarks/floor_spread.py prints them); the report divides by their means."""
 
     full: torch.Tensor  # (draws, count, 3, crop, crop) in [-1, 1]
-    full_floor: float
-    colour_floor: float
+    full_floors: tuple[float, ...]  # one per draw
+    colour_floors: tuple[float, ...]
     coarse: torch.Tensor | None  # (draws, count, 3, crop, crop): None where no image is 4 crops wide
-    coarse_floor: float | None
+    coarse_floors: tuple[float, ...]  # empty without a 4× scale
     seed: int
+
+    @property
+    def full_floor(self) -> float:
+        return float(np.mean(self.full_floors))
+
+    @property
+    def colour_floor(self) -> float:
+        return float(np.mean(self.colour_floors))
+
+    @property
+    def coarse_floor(self) -> float | None:
+        return float(np.mean(self.coarse_floors)) if self.coarse_floors else None
 
     @property
     def crop(self) -> int:
@@ -161,9 +174,8 @@ def real_scales(real: ImageSet, crop: int, count: int, *, flips: bool = True, ro
             coarse_a, coarse_b = (_coarse_real_crops(large, crop, count, flips, rot90, draw_seed + j) for j in (1, 2))
             coarse_sets.append(coarse_a)
             coarse_floors.append(swd(coarse_a, coarse_b, seed=draw_seed))
-    return RealScales(torch.stack(full), float(np.mean(full_floors)), float(np.mean(colour_floors)),
-                      torch.stack(coarse_sets) if coarse_sets else None,
-                      float(np.mean(coarse_floors)) if coarse_floors else None, seed)
+    return RealScales(torch.stack(full), tuple(full_floors), tuple(colour_floors),
+                      torch.stack(coarse_sets) if coarse_sets else None, tuple(coarse_floors), seed)
 
 
 def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = REPORT_CROP, count: int = 128,
@@ -189,7 +201,7 @@ def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = R
         fake_coarse[i] = box_downscale(texture[None], COARSE)[0]
     scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed, draws=draws)
     swd_full, swd_coarse = scales.swds(fake_full, fake_coarse)
-    report = QualityReport(crop, count, draws, swd_full, scales.full_floor, scales.colour(fake_full),
+    report = QualityReport(crop, count, scales.draws, swd_full, scales.full_floor, scales.colour(fake_full),
                            scales.colour_floor, swd_coarse, scales.coarse_floor)
     window = lattice_window(real, cell)
     if window:
@@ -207,7 +219,7 @@ def crop_quality(real: ImageSet, fake: torch.Tensor, *, flips: bool = True, rot9
     fake = as_nchw(fake)
     count, crop = fake.shape[0], fake.shape[-1]
     scales = real_scales(real, crop, count, flips=flips, rot90=rot90, seed=seed, coarse=False, draws=draws)
-    return QualityReport(crop, count, draws, scales.swds(fake)[0], scales.full_floor, scales.colour(fake),
+    return QualityReport(crop, count, scales.draws, scales.swds(fake)[0], scales.full_floor, scales.colour(fake),
                          scales.colour_floor)
 
 
