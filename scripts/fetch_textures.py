@@ -12,7 +12,12 @@ alpha: the height), which trainer/map_sets.py groups back into sets. This script
 RGB PNG into data/<family>/ and writes data/manifest.json with package, version, source path and
 license per image (per-file license entries of a machine-readable copyright file are honoured).
 
-    python scripts/fetch_textures.py                  # all families
+A held-out set (`[held_out.*]`, `folder = "<package>:<folder>"`) is chosen by nobody: every colour
+image directly in one package folder, less those the checks refuse (each named on stderr). It is
+fetched only when named, and measures the default training recipe on data it was never tuned on.
+
+    python scripts/fetch_textures.py                  # all families (not the held-out sets)
+    python scripts/fetch_textures.py --families tex-nature
     python scripts/fetch_textures.py --families wood metal --data data
 """
 
@@ -80,13 +85,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> list[ImageRecord]:
     catalog = load_catalog(catalog_path)
-    every = {**catalog["families"], **catalog.get("map_families", {})}
-    wanted = families or list(every)
+    held_out = catalog.get("held_out", {})
+    every = {**catalog["families"], **catalog.get("map_families", {}), **held_out}
+    wanted = families or [name for name in every if name not in held_out]  # held-out sets: by name only
     unknown = sorted(set(wanted) - set(every))
     if unknown:
         raise FetchError(f"unknown families {unknown}; the catalog has {sorted(every)}")
     cache = data / ".cache"
     archives: dict[str, tuple[zipfile.ZipFile, str, list]] = {}
+
+    def package_archive(entry: str) -> tuple[zipfile.ZipFile, str, list]:
+        package = entry.partition(":")[0]
+        if package not in catalog["packages"]:
+            raise FetchError(f"'{entry}' names package '{package}', which the catalog does not list")
+        if package not in archives:
+            archives[package] = open_package(package, catalog["packages"][package], cache)
+        return archives[package]
+
     records: list[ImageRecord] = []
     for family in wanted:
         out_dir = data / family
@@ -98,17 +113,24 @@ def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> 
         maps_of = spec.get("maps_of")
         if maps_of and maps_of not in catalog["families"]:
             raise FetchError(f"family '{family}' takes the maps of '{maps_of}', which the catalog does not list")
-        for entry in catalog["families"][maps_of]["images"] if maps_of else spec["images"]:
+        if "folder" in spec:  # unchosen: every colour image of one folder, whatever it holds
+            package, _, folder = spec["folder"].partition(":")
+            entries = [package + ":" + path for path in colour_images_in(package_archive(spec["folder"])[0], folder)]
+        else:
+            entries = catalog["families"][maps_of]["images"] if maps_of else spec["images"]
+        for entry in entries:
             package, _, source_path = entry.partition(":")
-            if package not in catalog["packages"]:
-                raise FetchError(f"'{entry}' names package '{package}', which the catalog does not list")
-            if package not in archives:
-                archives[package] = open_package(package, catalog["packages"][package], cache)
-            archive, version, copyright_rules = archives[package]
+            archive, version, copyright_rules = package_archive(entry)
             siblings = map_siblings(archive, source_path) if maps_of else []
             if maps_of and not siblings:
                 continue  # a map-set family keeps the colour images that have maps
-            image = read_texture(archive, package, source_path)
+            try:
+                image = read_texture(archive, package, source_path)
+            except FetchError as refused:
+                if "folder" not in spec:
+                    raise  # a hand-picked image that fails the checks is a catalog error
+                print(f"{family}: skipped, {refused}", file=sys.stderr)
+                continue
             digest = hashlib.sha256(image.tobytes()).hexdigest()
             if digest in seen:  # the same picture ships in several games
                 continue
@@ -124,6 +146,19 @@ def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> 
                                            hashlib.sha256(picture.tobytes()).hexdigest()))
     write_manifest(data, records)
     return records
+
+
+def colour_images_in(archive: zipfile.ZipFile, folder: str) -> list[str]:
+    """The images directly in one archive folder that are not a normal, specular or gloss map."""
+    prefix = folder.rstrip("/") + "/"
+    found = []
+    for path in archive.namelist():
+        name = path[len(prefix):]
+        stem, _, ext = name.rpartition(".")
+        if (path.startswith(prefix) and "/" not in name and ext.lower() in ("png", "jpg", "jpeg", "tga")
+                and not stem.endswith(MAP_SUFFIXES)):
+            found.append(path)
+    return sorted(found)
 
 
 def map_siblings(archive: zipfile.ZipFile, source_path: str) -> list[tuple[str, str]]:

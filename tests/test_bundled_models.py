@@ -182,6 +182,41 @@ def test_fetcher_names_a_missing_or_broken_entry(tmp_path):
         fetch_textures.read_texture(archive, "pkg", "broken.png")
 
 
+def test_a_held_out_folder_takes_every_colour_image_and_skips_what_the_checks_refuse(tmp_path, monkeypatch):
+    archive = _archive(tmp_path, {
+        "textures/nature/dirt.png": _noise((160, 128), seed=1),
+        "textures/nature/dirt_nm.png": _noise((160, 128), seed=2),  # a map, not a colour image
+        "textures/nature/sand.png": _noise((128, 128), seed=3),
+        "textures/nature/water.png": Image.new("RGB", (128, 128), (20, 40, 90)),  # refused: flat
+        "textures/nature/sub/moss.png": _noise((128, 128), seed=4),  # not directly in the folder
+        "textures/rock/slate.png": _noise((128, 128), seed=5),
+    })
+    assert fetch_textures.colour_images_in(archive, "textures/nature") == [
+        "textures/nature/dirt.png", "textures/nature/sand.png", "textures/nature/water.png"]
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[packages.pkg]\nlicense = "GPL-2+"\narchive = "x.pk3"\n\n'
+        '[families.rock]\nimages = ["pkg:textures/rock/slate.png"]\n\n'
+        '[held_out.nature]\nfolder = "pkg:textures/nature"\n')
+    # The package is the archive above instead of a Debian download; the rest is the real fetch.
+    monkeypatch.setattr(fetch_textures, "open_package", lambda package, spec, cache: (archive, "1.0", []))
+    records = fetch_textures.fetch(catalog, tmp_path / "data")
+    assert {r.family for r in records} == {"rock"}  # a held-out set is fetched only when named
+    records = fetch_textures.fetch(catalog, tmp_path / "data", ["nature"])
+    assert sorted(r.source_path for r in records) == ["textures/nature/dirt.png", "textures/nature/sand.png"]
+    assert sorted(p.name for p in (tmp_path / "data" / "nature").iterdir()) == [
+        "pkg--textures_nature_dirt.png", "pkg--textures_nature_sand.png"]
+    manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
+    assert sorted({r["family"] for r in manifest}) == ["nature", "rock"]
+
+
+def test_the_shipped_held_out_set_is_no_training_family():
+    catalog = fetch_textures.load_catalog(fetch_textures.CATALOG)
+    assert catalog["held_out"] and not set(catalog["held_out"]) & set(catalog["families"])
+    assert all(spec["folder"].split(":")[0] in catalog["packages"] for spec in catalog["held_out"].values())
+    assert not {r.family for r in train_bundled.RECIPES.values()} & set(catalog["held_out"])
+
+
 def test_license_follows_the_last_matching_copyright_paragraph():
     copyright_text = (
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
