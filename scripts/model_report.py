@@ -30,6 +30,7 @@ from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: 
 from trainer.data import CropSampler, ImageSet  # noqa: E402
 from trainer.map_sets import load_training_images  # noqa: E402
 from trainer.quality import texture_quality  # noqa: E402
+from trainer.runs import card_data_options  # noqa: E402
 
 BUNDLED = ROOT / "blender_ganart" / "models"
 SHEET_DIR = ROOT / "docs" / "models"
@@ -72,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         name = path.name.removesuffix(MODEL_SUFFIX) if stems.count(path.name) == 1 else str(path)
         data = args.data or data_folder_for(path)
         # The data at its own resolution; a full-material model's colour against its sets' colour.
-        images = load_training_images(data, set_maps or model.card.maps, args.crop).colour_only()
-        directional = "--no-rot90" in model.card.training_command
+        seen_as = card_data_options(model.card.training_command)
+        images = load_training_images(data, set_maps or model.card.maps, args.crop, orient=seen_as["orient"]).colour_only()
 
         def make_texture(seed: int, size: int, tileable: bool):
             return synthesize(model, SynthesisOptions(seed, size, size, tileable=tileable))
 
         report = texture_quality(images, make_texture, crop=args.crop, count=args.crops, first_seed=args.first_seed,
-                                 cell=model.config.upsampling, rot90=not directional)
+                                 cell=model.config.upsampling, rot90=seen_as["rot90"])
         rows[name] = report
         print(f"== {name} ({model.card.name}, data {data})\n{report.table()}\n", flush=True)
         if not args.no_sheets:

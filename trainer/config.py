@@ -24,6 +24,7 @@ from .errors import ConfigError
 ARCHS = ("texture", "dcgan", "mlp")
 LOSSES = ("ns", "minimax", "hinge", "lsgan", "wgan-gp")
 PERIODIC_AXES = ("both", "rows")
+ORIENTS = ("as-stored", "rows")  # --orient: trainer/line_direction.py
 AUGMENTS = ("color", "translation", "cutout")
 _DEFAULT_G = GeneratorConfig()
 
@@ -51,6 +52,8 @@ class DataOptions:
     crop_size: int = option(64, "training crop in pixels (power of two, 16–1024)")
     flips: bool = option(True, "random horizontal/vertical flips of real crops")
     rot90: bool = option(True, "random 90° rotations of real crops")
+    orient: str = option("as-stored", "as-stored, or rows: turn each image whose lines (grain, planks, courses) run up "
+                                      "and down by 90°, so all run along rows (needs --no-rot90)", choices=ORIENTS)
     max_side: int = option(0, "downscale images larger than this on load (0 = never: the model learns the data's own texel "
                                         "density; a model card records the density it learned)", check="non_negative")
     maps: str = option("colour", "maps learned together, comma-separated from " + ",".join(MAP_CHANNELS)
@@ -294,6 +297,9 @@ def validate(c: TrainConfig) -> None:
     if c.model.periodic_axis == "rows" and c.data.rot90:
         raise ConfigError(f"{flag('periodic_axis')} rows draws level stripes only, and 90° rotations of the real "
                           f"crops stand them upright: add --no-rot90")
+    if c.data.orient == "rows" and c.data.rot90:
+        raise ConfigError(f"{flag('orient')} rows turns every image's lines to run along rows, and 90° rotations of "
+                          f"the real crops stand half of them upright again: add --no-rot90")
     if c.model.init_from and c.model.arch != "texture":
         raise ConfigError(f"{flag('init_from')} takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":

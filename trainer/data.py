@@ -45,6 +45,7 @@ class ImageSet:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     upscaled: list[Path] = field(default_factory=list)
     downscaled: list[Path] = field(default_factory=list)
+    turned: list[Path] = field(default_factory=list)  # by --orient rows: their lines ran up and down
     scales: list[float] = field(default_factory=list)  # per image: source pixels per stored pixel
     # The maps stacked in each image's channels (blender_ganart.core.model_maps), colour first;
     # map sets (trainer/map_sets.py) have more than colour.
@@ -69,6 +70,8 @@ class ImageSet:
             text += f", {len(self.upscaled)} smaller than the crop upscaled"
         if self.downscaled:
             text += f", {len(self.downscaled)} larger than --max-side downscaled"
+        if self.turned:
+            text += f", {len(self.turned)} turned 90° so their lines run along rows"
         if self.maps != COLOUR_ONLY:
             text += f"; each a set of {'+'.join(self.maps)} maps"
         return text
@@ -78,7 +81,8 @@ class ImageSet:
         if self.maps == COLOUR_ONLY:
             return self
         return ImageSet([np.ascontiguousarray(im[:, :, :3]) for im in self.images], list(self.paths),
-                        list(self.skipped), list(self.upscaled), list(self.downscaled), list(self.scales))
+                        list(self.skipped), list(self.upscaled), list(self.downscaled), list(self.turned),
+                        list(self.scales))
 
 
 def find_image_files(root: Path, warn: Warn | None = None) -> list[Path]:

@@ -63,7 +63,8 @@ def train(config: TrainConfig, resume: bool = False, command: str = "", log: Log
         s = _setup(config, device, info, resume)
         say = log if info.is_main else (lambda message: None)
         images = load_training_images(config.data.data, config.map_list(), config.data.crop_size,
-                                      config.data.max_side, warn=lambda message: say(f"warning: {message}"))
+                                      config.data.max_side, warn=lambda message: say(f"warning: {message}"),
+                                      orient=config.data.orient)
         say(f"data: {images.describe()} from {config.data.data}")
         t = _initial_state(s, images, resume, say)
         if info.is_main:

@@ -41,6 +41,7 @@ from blender_ganart.core.model_maps import MAP_CHANNELS
 from . import normals
 from .data import ImageSet, UnusableImage, Warn, find_image_files, load_image_folder, load_rgb
 from .errors import DataError
+from .line_direction import turn_lines_to_rows
 
 # suffix (lower case, without the underscore) → (map, normal convention: "gl", "dx", "game" or "").
 SUFFIXES = {
@@ -244,9 +245,15 @@ def _add(result: ImageSet, colour_path: Path, layers: dict, maps: tuple[str, ...
 
 
 def load_training_images(folder: str | Path, maps: tuple[str, ...], crop_size: int, max_side: int = 0,
-                         warn: Warn | None = None) -> ImageSet:
+                         warn: Warn | None = None, orient: str = "as-stored") -> ImageSet:
     """What a run trains on: every image of the folder for colour alone (as before map sets
-    existed), else its complete map sets."""
+    existed), else its complete map sets; with orient "rows", each turned so its lines run along
+    the rows (trainer/line_direction.py)."""
     if tuple(maps) == ("colour",):
-        return load_image_folder(folder, crop_size, max_side, warn=warn)
-    return load_map_sets(folder, tuple(maps), crop_size, max_side, warn=warn)
+        images = load_image_folder(folder, crop_size, max_side, warn=warn)
+    else:
+        images = load_map_sets(folder, tuple(maps), crop_size, max_side, warn=warn)
+    if orient == "rows":
+        turned = turn_lines_to_rows(images.images, images.maps)
+        images.turned = [path for path, turn in zip(images.paths, turned) if turn]
+    return images

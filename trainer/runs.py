@@ -83,13 +83,22 @@ def load_run(run_dir: str | Path, use_ema: bool = True, best: bool = False) -> L
     return LoadedRun(config, arch, generator, step, run_dir, info)
 
 
+def card_data_options(training_command: str) -> dict:
+    """How a model file's run saw its data, read from the command on its card (a model file keeps
+    no config): whether its real crops were turned by 90° and its images oriented (--orient). A
+    model is judged against its data as it saw it: a Wood trained on grain turned level is not
+    compared with upright grain."""
+    return {"rot90": "--no-rot90" not in training_command,
+            "orient": "rows" if "--orient rows" in training_command else "as-stored"}
+
+
 def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedRun:
     """An exported .ganart.pt model as a texture-arch run (crop = its native size unless given)."""
     model = load_model(path)
     g: GeneratorConfig = model.config
     crop = int(crop_size or model.card.native_size)
     config = resolve(TrainConfig(
-        data=DataOptions(crop_size=crop, maps=",".join(model.card.maps)),
+        data=DataOptions(crop_size=crop, maps=",".join(model.card.maps), **card_data_options(model.card.training_command)),
         model=ModelOptions(arch="texture", g_widths=g.widths, g_extra_convs=g.extra_convs,
                            local_dim=g.local_dim, global_dim=g.global_dim, g_upsample=g.upsample,
                            g_noise=g.noise)))
