@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         periods = [cell, cell / 2, cell / 3]
         found = {axis: [] for axis in ("rows", "columns")}
         for seed in range(args.seeds):
-            grey = np.asarray(synthesize(model, SynthesisOptions(seed, SIZE, SIZE, tileable=False)))[..., :3].mean(axis=2)
+            texture = synthesize(model, SynthesisOptions(seed, SIZE, SIZE, tileable=False))
+            grey = np.asarray(texture)[..., :3].mean(axis=2)
             found["rows"].append(period_peaks(grey.mean(axis=1), periods))  # level lines: brightness per row
             found["columns"].append(period_peaks(grey.mean(axis=0), periods))
         print(f"== {path.name}: {args.seeds} seeds, {SIZE} px, cell {cell} px")

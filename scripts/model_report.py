@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         data = args.data or data_folder_for(path)
         # The data at its own resolution; a full-material model's colour against its sets' colour.
         seen_as = card_data_options(model.card.training_command)
-        images = load_training_images(data, set_maps or model.card.maps, args.crop, orient=seen_as["orient"]).colour_only()
+        images = load_training_images(data, set_maps or model.card.maps, args.crop,
+                                      orient=seen_as["orient"]).colour_only()
 
         def make_texture(seed: int, size: int, tileable: bool):
             return synthesize(model, SynthesisOptions(seed, size, size, tileable=tileable))

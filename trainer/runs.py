@@ -98,7 +98,8 @@ def load_model_as_run(path: str | Path, crop_size: int | None = None) -> LoadedR
     g: GeneratorConfig = model.config
     crop = int(crop_size or model.card.native_size)
     config = resolve(TrainConfig(
-        data=DataOptions(crop_size=crop, maps=",".join(model.card.maps), **card_data_options(model.card.training_command)),
+        data=DataOptions(crop_size=crop, maps=",".join(model.card.maps),
+                         **card_data_options(model.card.training_command)),
         model=ModelOptions(arch="texture", g_widths=g.widths, g_extra_convs=g.extra_convs,
                            local_dim=g.local_dim, global_dim=g.global_dim, g_upsample=g.upsample,
                            g_noise=g.noise)))
