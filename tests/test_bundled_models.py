@@ -567,13 +567,16 @@ def test_course_heights_reads_the_course_height_of_a_brick_wall(tmp_path, capsys
     assert course_heights.main([str(tmp_path / "walls"), "--between", "20", "40", "--into", str(tmp_path / "kept")]) == 1
 
 
-def test_cell_locked_lines_finds_a_line_spacing_and_where_its_lines_fall():
+def test_cell_locked_lines_finds_a_line_spacing_and_where_its_lines_fall(capsys):
     rows = np.arange(512)
-    locked = (rows % 16 == 0).astype(float)  # a dark seam on every 16th row from row 0
+    locked = (rows % 16 == 0).astype(float)  # a line on every 16th row from row 0
     shifted = ((rows - 5) % 16 == 0).astype(float)
     plain = np.random.default_rng(0).normal(size=512)
     (p32, _), (p16, locked_phase), _ = cell_locked_lines.period_peaks(locked, [32, 16, 32 / 3])
     (_, shifted_phase), = cell_locked_lines.period_peaks(shifted, [16])
     assert p16 >= cell_locked_lines.PEAK and p32 < cell_locked_lines.PEAK  # every 16 px, not every 32
-    assert abs(np.angle(shifted_phase / locked_phase) + 2 * np.pi * 5 / 16) % (2 * np.pi) < 1e-6  # 5 rows later
+    turn = shifted_phase / locked_phase
+    assert np.isclose(turn / abs(turn), np.exp(-2j * np.pi * 5 / 16))  # the same lines 5 rows later
     assert cell_locked_lines.period_peaks(plain, [16])[0][0] < cell_locked_lines.PEAK
+    assert cell_locked_lines.main([str(BUNDLED_FILES[0]), "--seeds", "2"]) == 0
+    assert capsys.readouterr().out.count("lines along") == 6  # rows and columns, three periods each
