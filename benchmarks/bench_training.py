@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"\n== {arch}: training for {args.minutes:g} min", flush=True)
         result = train(config, command=" ".join(["benchmarks/bench_training.py", *(argv or sys.argv[1:])]))
+        if result.stopped_by not in ("time", "done"):  # SIGTERM or SIGINT: the run was cut short, not timed out
+            print(f"{arch}: stopped by {result.stopped_by} at step {result.step}; not judged", flush=True)
+            break
         for name, best in ([(f"{arch} kept", True), (f"{arch} last", False)] if keep_best else [(arch, False)]):
             if not best and keep_best and rows[f"{arch} kept"]["kept_step"] == result.step:
                 # The run kept its last step: the same generator, judged the same way, is not judged again.
@@ -96,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows[name]["kept_step"] = run.step
             print(f"{name} (step {run.step}):\n{report.table()}", flush=True)
 
+    if not rows:  # the texture run was stopped before its time: nothing to judge
+        return 1
     print(f"\n{args.images} generated vs {args.images} real crops per scale (full: {args.crop_size} px; "
           f"4x down: {4 * args.crop_size} px crops box-downscaled)")
     print(f"{'arch':12} {'steps':>7} {'img/s':>7} {'SWD full/floor':>15} {'4x down/floor':>14} {'colour':>7} "
