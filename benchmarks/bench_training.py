@@ -123,8 +123,26 @@ def main(argv: list[str] | None = None) -> int:
           f"scales, lattice ≤ {TARGET_LATTICE_RATIO}× the data's){speed}")
     (out / "bench_training.json").write_text(json.dumps({"args": vars(args), "results": rows, "target_met": met},
                                                         indent=2))
-    print(f"details: {out / 'bench_training.json'}; sample grids: {out}/*/samples/final.png")
+    sheet = side_by_side([Path(r["samples"]) for r in rows.values()], out / "samples_side_by_side.jpg")
+    print(f"details: {out / 'bench_training.json'}; sample grids: {out}/*/samples/final.png, together: {sheet}")
     return 0
+
+
+def side_by_side(grids: list[Path], target: Path) -> Path:
+    """The archs' last sample grids in one picture, each at 1:1 (a texture grid's tiles are larger
+    than DCGAN's 64 px ones, and resampling either would hide what each draws at its own scale)."""
+    from PIL import Image
+
+    images = [Image.open(path).convert("RGB") for path in dict.fromkeys(grids)]  # kept and last: one grid
+    gap = 16
+    sheet = Image.new("RGB", (sum(im.width for im in images) + gap * (len(images) - 1),
+                              max(im.height for im in images)), "white")
+    x = 0
+    for image in images:
+        sheet.paste(image, (x, 0))
+        x += image.width + gap
+    sheet.save(target, quality=92)
+    return target
 
 
 if __name__ == "__main__":
