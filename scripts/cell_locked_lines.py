@@ -61,10 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {path.name}: {args.seeds} seeds, {SIZE} px, cell {cell} px")
         for axis, per_seed in found.items():
             for index, period in enumerate(periods):
-                peaks = [seed[index] for seed in per_seed if seed[index][0] >= PEAK]
+                seeds = [seed for seed, found_at in enumerate(per_seed) if found_at[index][0] >= PEAK]
+                peaks = [per_seed[seed][index] for seed in seeds]
                 coherence = abs(np.mean([c / abs(c) for _, c in peaks])) if peaks else float("nan")
                 print(f"lines along {axis:7s} every {period:5.2f} px: a peak in {len(peaks):2d} seeds, phase "
-                      f"coherence {coherence:.2f} (random: about {1 / np.sqrt(max(len(peaks), 1)):.2f})")
+                      f"coherence {coherence:.2f} (random: about {1 / np.sqrt(max(len(peaks), 1)):.2f})"
+                      f"{'; seeds ' + ' '.join(map(str, seeds)) if seeds else ''}")
     return 0
 
 

@@ -7,7 +7,7 @@
 #   run: MINUTES=7 DEADLINE=480 bash scripts/device_train.sh bricks wood rock grass   carry: gpu_data
 #   python scripts/train_bundled.py bricks --from-model runs/gpu/bricks.ganart.pt --data-note "..."
 #
-# CONTINUE="bricks wood": for these names run only the recipe's sittings the bundled file has not run
+# CONTINUE="ground metal": for these names run only the recipe's sittings the bundled file has not run
 # (train_bundled.py --continue-from); the models it starts from must travel with the tree.
 #
 # What one H200 did with eight such runs at once (256 px crops, batch 16; their progress lines):

@@ -142,6 +142,16 @@ BRICKS_CPU = {"r1_gamma": 0.1, "steps": 100000, "max_minutes": 90}
 BRICKS_LEVEL = {"crop_size": 128, "d_context_scale": 2, "batch": 8, "periodic_dim": 4, "periodic_axis": "rows",
                 "r1_gamma": 0.1, "steps": 100000, "max_minutes": 45}
 
+# Wood the bricks way (1.3), on data whose grain runs both ways in the files as stored (33 of 71
+# upright): `--orient rows` turns those images 90° at load (trainer/line_direction.py), so every line
+# runs level. From scratch on the CPU, 35 minutes, 64 px (level grain flecks, no boards), then from
+# that run folder at 128 px, two-scale D, batch 8, 45 minutes: boards with seams. Without the plane
+# waves of BRICKS_LEVEL: with them (learned 0.5-1.2 cycles per 32 px cell) some seeds drew board
+# seams on the cell's rows and the lattice check read a grid (docs/model_history.md).
+WOOD_CPU = dict(BRICKS_CPU, max_minutes=35, orient="rows")
+WOOD_BOARDS = dict({k: v for k, v in BRICKS_LEVEL.items() if not k.startswith("periodic")},
+                   orient="rows", sample_every=250)
+
 # Rock (1.1) and grass (1.2): the bricks way from scratch on the CPU (R1 γ 0.1, 64 px crops, the images
 # at their own resolution), 85 minutes on two threads, the generator keep-best measured best
 # exported. Rock: 7000 steps, step 5750 kept; model_report 0.96 / 1.57 and 0.92 / 1.56 × floor on
@@ -158,8 +168,8 @@ RECIPES = {
     "bricks": Recipe("bricks", "Bricks", "Brick walls with mortar joints, 10-26 px courses.", directional(BRICKS_CPU),
                      then=(directional(BRICKS_LEVEL),), then_from_run=True),
     "ground": Recipe("ground", "Ground", "Bare ground: soil, cracked mud, sand, gravelly dirt.", CPU, then=(GPU_AGAIN,)),
-    "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(GPU),
-                   then=(directional(GPU_AGAIN), directional(GPU_KEEP_10))),
+    "wood": Recipe("wood", "Wood", "Wood grain and planks.", directional(WOOD_CPU),
+                   then=(directional(WOOD_BOARDS),), then_from_run=True),
     "rock": Recipe("rock", "Rock", "Natural rock faces and stone surfaces.", NATURE_CPU),
     "metal": Recipe("metal", "Metal", "Metal plates: brushed, painted, worn and rusted.", CPU,
                     then=(GPU_KEEP_10,)),
