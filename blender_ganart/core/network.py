@@ -102,6 +102,25 @@ def draw_planes(noise, level: int, top: int, left: int, height: int, width: int,
     return torch.as_tensor(noise.planes(level, top, left, height, width)).to(like)
 
 
+def output_tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x) as 2·sigmoid(2x) − 1: the same function, but the same pixels in every process.
+
+    PyTorch's CPU tanh hands each thread's share of the tensor to MKL's vector maths (VML), and
+    in a process's first generation under CPU load one thread's share came out a few 1e-5 off
+    (the first half of the output tensor; later generations in that process were right): the same
+    seed gave two textures in two processes in 5 runs of 200 (scripts/determinism_under_load.py
+    on the code before this function; the cause is inside MKL, found by where the pixels differed
+    and by PyTorch's source routing float tanh to VML). Sigmoid is PyTorch's
+    own vectorised code. Within 2e-7 of tanh, and training sees the same function and gradient.
+    Outside autograd the last two steps run in place: two more full-size tensors per tile cost
+    several times what the three passes themselves do.
+    """
+    y = torch.sigmoid(x * 2.0)
+    if y.requires_grad:
+        return y * 2.0 - 1.0
+    return y.mul_(2.0).sub_(1.0)
+
+
 def circular_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """A 'same' convolution that wraps around the borders instead of zero-padding them."""
     pad = conv.kernel_size[0] // 2
@@ -264,7 +283,7 @@ class Generator(nn.Module):
             if index > 0:
                 top, left = 2 * top, 2 * left
             x = self._run_level(index, x, noise, (top, left))
-        return torch.tanh(circular_conv(x, self.to_output))
+        return output_tanh(circular_conv(x, self.to_output))
 
     def _run_level(self, index: int, x: torch.Tensor, noise, at: tuple[int, int]) -> torch.Tensor:
         """One level; `at` is the position of its output's first pixel in that level's pixels."""
