@@ -112,8 +112,7 @@ def output_tanh(x: torch.Tensor) -> torch.Tensor:
     on the code before this function; the cause is inside MKL, found by where the pixels differed
     and by PyTorch's source routing float tanh to VML). Sigmoid is PyTorch's
     own vectorised code. Within 2e-7 of tanh, and training sees the same function and gradient.
-    Outside autograd the last two steps run in place: two more full-size tensors per tile cost
-    several times what the three passes themselves do.
+    Outside autograd the last two steps run in place: two new tensors where tanh made one, not four.
     """
     y = torch.sigmoid(x * 2.0)
     if y.requires_grad:
