@@ -191,21 +191,21 @@ def full_material(colour_model: str, options: dict) -> dict:
 
 # Full-material models, trained where a family's ufoai sets carry normal maps with height in
 # alpha (all six have some: `<family>-maps` in texture_sources.toml). Ground and rock: on the CPU;
-# grass and wood on a GPU, with the two-scale recipe of a second sitting; metal on a GPU with
-# keep-best (earlier metal runs without it drew normals facing sideways on up to 28 % of the
-# pixels, its data 7 %). Bricks (material): below.
+# metal on a GPU with keep-best (earlier metal runs without it drew normals facing sideways on up
+# to 28 % of the pixels, its data 7 %). Grass and wood (1.5): the way their colour models were
+# trained (R1 γ 0.1, keep-best every 250 steps; wood's sets turned so their grain runs level, as
+# 1.3's Wood draws it), 35 minutes alone on the 2-core CPU from today's colour model: grass 1.68 /
+# 2.14 × floor, wood 1.54 / 4.18, where the two-scale GPU sittings they replaced had 4.15 / 4.14
+# and 2.21 / 4.24 (docs/model_history.md). Bricks (material): below.
+MATERIAL_CPU = dict(NATURE_CPU, max_minutes=35)
+MATERIAL_BASE = {"ground": CPU, "rock": CPU, "grass": MATERIAL_CPU, "wood": dict(MATERIAL_CPU, orient="rows"),
+                 "metal": GPU_KEEP_10}
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
                            f"{recipe.description} Colour, normal and height maps learned together.",
                            full_material(name, directional(base) if recipe.options.get("rot90") is False else base))
-    for name, recipe in list(RECIPES.items()) if name in ("ground", "rock", "grass", "wood", "metal")
-    for base in [CPU if name in ("ground", "rock") else GPU_KEEP_10 if name == "metal" else GPU_AGAIN]
+    for name, base in MATERIAL_BASE.items() for recipe in [RECIPES[name]]
 })
-# Wood (material) ships from a Wood of 358809a trained on the images as stored; the recipe starts from
-# the bundled Wood, which since 1.3 draws its grain level (`--orient rows`) while this recipe does not
-# turn its map sets. Retrained, it would start from a level-grain model on sets half upright: add
-# orient="rows" then (the shipped card, whose command lacks it, is what the tests hold it to today).
-
 # Bricks (material) on the 7 map sets of the 27 walls, from the colour run itself (--init-from its
 # run folder): its generator and the discriminator balanced against it, whose weights on the relief
 # channels start at zero (trainer/warm_start.py). BRICKS_CPU otherwise: 40 minutes on two threads,
