@@ -190,15 +190,15 @@ def full_material(colour_model: str, options: dict) -> dict:
 
 
 # Full-material models, trained where a family's ufoai sets carry normal maps with height in
-# alpha (all six have some: `<family>-maps` in texture_sources.toml). Ground: on the CPU;
+# alpha (all six have some: `<family>-maps` in texture_sources.toml). Ground and rock: on the CPU;
 # metal on a GPU with keep-best (earlier metal runs without it drew normals facing sideways on up
-# to 28 % of the pixels, its data 7 %). Grass, wood and rock (1.5): the way their colour models were
+# to 28 % of the pixels, its data 7 %). Grass and wood (1.5): the way their colour models were
 # trained (R1 γ 0.1, keep-best every 250 steps; wood's sets turned so their grain runs level, as
 # 1.3's Wood draws it), 35 minutes alone on the 2-core CPU from today's colour model: grass 1.68 /
-# 2.14 × floor, wood 1.54 / 4.18, rock 1.70 / 2.08, where the files they replaced had 4.15 / 4.14,
-# 2.21 / 4.24 (GPU sittings) and 2.43 / 2.80 (110 CPU minutes; docs/model_history.md). Bricks (material): below.
+# 2.14 × floor, wood 1.54 / 4.18, where the two-scale GPU sittings they replaced had 4.15 / 4.14
+# and 2.21 / 4.24 (docs/model_history.md). Bricks (material): below.
 MATERIAL_CPU = dict(NATURE_CPU, max_minutes=35)
-MATERIAL_BASE = {"ground": CPU, "rock": MATERIAL_CPU, "grass": MATERIAL_CPU, "wood": dict(MATERIAL_CPU, orient="rows"),
+MATERIAL_BASE = {"ground": CPU, "rock": CPU, "grass": MATERIAL_CPU, "wood": dict(MATERIAL_CPU, orient="rows"),
                  "metal": GPU_KEEP_10}
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
