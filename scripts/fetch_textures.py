@@ -8,7 +8,9 @@ The images to take are listed by hand in scripts/texture_sources.toml (chosen fr
 of candidates). A map family (`[map_families.*]`, `maps_of = "<family>"`) holds map sets instead: those images of the
 named family that have normal, specular or gloss maps beside them in their package (`_nm`, `_sm`,
 `_gm`), each written as `<name>.png` with its maps as `<name>_nm.png` etc. (a normal map keeps its
-alpha: the height), which trainer/map_sets.py groups back into sets. This script downloads the packages, unpacks them, copies each listed image as an
+alpha: the height), which trainer/map_sets.py groups back into sets; its `leave_out` names sets of
+that family that would teach the full-material model a look its name does not promise (a map set
+weighs far more among a dozen sets than its colour image does among seventy). This script downloads the packages, unpacks them, copies each listed image as an
 RGB PNG into data/<family>/ and writes data/manifest.json with package, version, source path and
 license per image (per-file license entries of a machine-readable copyright file are honoured).
 
@@ -118,6 +120,11 @@ def fetch(catalog_path: Path, data: Path, families: list[str] | None = None) -> 
             entries = [package + ":" + path for path in colour_images_in(package_archive(spec["folder"])[0], folder)]
         else:
             entries = catalog["families"][maps_of]["images"] if maps_of else spec["images"]
+        left_out = set(spec.get("leave_out", []))
+        if left_out - set(entries):
+            raise FetchError(f"family '{family}' leaves out {sorted(left_out - set(entries))}, "
+                             f"which '{maps_of or family}' does not list")
+        entries = [entry for entry in entries if entry not in left_out]
         for entry in entries:
             package, _, source_path = entry.partition(":")
             archive, version, copyright_rules = package_archive(entry)

@@ -211,6 +211,30 @@ def test_a_held_out_folder_takes_every_colour_image_and_skips_what_the_checks_re
     assert sorted({r["family"] for r in manifest}) == ["nature", "rock"]
 
 
+def test_a_map_family_leaves_out_the_sets_it_names_and_refuses_one_its_family_lacks(tmp_path, monkeypatch):
+    archive = _archive(tmp_path, {
+        "textures/wood/oak.png": _noise((128, 128), seed=1),
+        "textures/wood/oak_nm.png": _noise((128, 128), "RGBA", seed=2),
+        "textures/wood/painted.png": _noise((128, 128), seed=3),
+        "textures/wood/painted_nm.png": _noise((128, 128), "RGBA", seed=4),
+    })
+    monkeypatch.setattr(fetch_textures, "open_package", lambda package, spec, cache: (archive, "1.0", []))
+    catalog = tmp_path / "catalog.toml"
+    header = ('[packages.pkg]\nlicense = "GPL-2+"\narchive = "x.pk3"\n\n'
+              '[families.wood]\nimages = ["pkg:textures/wood/oak.png", "pkg:textures/wood/painted.png"]\n\n')
+    catalog.write_text(header + '[map_families.wood-maps]\nmaps_of = "wood"\n'
+                                'leave_out = ["pkg:textures/wood/painted.png"]\n')
+    records = fetch_textures.fetch(catalog, tmp_path / "data")
+    assert sorted(r.source_path for r in records if r.family == "wood-maps") == [
+        "textures/wood/oak.png", "textures/wood/oak_nm.png"]
+    assert sorted(r.source_path for r in records if r.family == "wood") == [
+        "textures/wood/oak.png", "textures/wood/painted.png"]  # the colour family keeps it
+    catalog.write_text(header + '[map_families.wood-maps]\nmaps_of = "wood"\n'
+                                'leave_out = ["pkg:textures/wood/pine.png"]\n')
+    with pytest.raises(fetch_textures.FetchError, match="leaves out .*pine.png.*which 'wood' does not list"):
+        fetch_textures.fetch(catalog, tmp_path / "data", ["wood-maps"])
+
+
 def test_the_shipped_held_out_set_is_no_training_family():
     catalog = fetch_textures.load_catalog(fetch_textures.CATALOG)
     assert catalog["held_out"] and not set(catalog["held_out"]) & set(catalog["families"])
