@@ -1,7 +1,10 @@
 """How close generated normal maps come to real ones: the SWD of normal-map crops against the real
 normal maps of a map-set folder (issue 13's check "full-material models vs derived maps").
 
-Compared, each with as many 64-px crops as the real set (the same crop sampler, flips and turns):
+Compared, each with as many 64-px crops as the real set (the same crop sampler, flips and turns),
+the real sets seen as the models' runs saw them (their cards' --orient and --no-rot90: a Wood
+trained on level grain is not judged against upright grain; models that saw their data
+differently are compared in separate runs of this script):
 - real vs real: two independent draws of the real normal maps (the floor: what a perfect model scores);
 - derived from the real colour: derived_maps' normals of each set's own colour image, cropped at
   the same places as the real crops (the derivation alone, with perfect colour);
@@ -34,8 +37,9 @@ from blender_ganart.core.model_reader import read_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
 from trainer.errors import DataError  # noqa: E402
-from trainer.map_sets import load_map_sets, map_role, read_game_normal  # noqa: E402
+from trainer.map_sets import load_map_sets, load_training_images, map_role, read_game_normal  # noqa: E402
 from trainer.metrics import swd  # noqa: E402
+from trainer.runs import card_data_options  # noqa: E402
 from trainer.normals import decode, fit_surface  # noqa: E402
 
 TEXTURE = 512  # generated textures are this size; crops are drawn from several seeds
@@ -54,8 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-map", action="store_true",
                         help="also each game normal map's integrability residual read as OpenGL and as DirectX")
     args = parser.parse_args(argv)
+    seen_as = data_seen_by([*args.model, *args.colour_model])
+    if seen_as is None:
+        print("error: the models' runs saw their data differently (their cards' --orient / --no-rot90); "
+              "compare them in separate runs", file=sys.stderr)
+        return 2
     print(conventions(args.data, args.per_map))
-    sets = load_map_sets(args.data, ("colour", "normal"), args.crop)
+    sets = load_training_images(args.data, ("colour", "normal"), args.crop, orient=seen_as["orient"])
     print(f"sets with colour+normal: {len(sets)}; with a height too: {complete(args.data, 'height', args.crop)}; "
           f"with specular too: {complete(args.data, 'specular', args.crop)}")
     facing = [facing_out(im[..., 3:6] / 127.5 - 1.0) for im in sets.images]
@@ -63,11 +72,17 @@ def main(argv: list[str] | None = None) -> int:
           f"lowest {min(facing):.3f} (tests/test_bundled_models.py holds a material model to this)")
     if args.counts_only:
         return 0
-    real = normal_crops(sets, args.crop, args.count, args.seed)
-    rows = [("real vs real (floor)", swd(real, normal_crops(sets, args.crop, args.count, args.seed + 1), seed=args.seed))]
+    rot90 = seen_as["rot90"]
+    if sets.turned or not rot90:
+        print(f"real sets as the models saw them: {len(sets.turned)} turned so their lines run along rows, "
+              f"{'with' if rot90 else 'without'} 90° turns of the crops")
+    real = normal_crops(sets, args.crop, args.count, args.seed, rot90)
+    rows = [("real vs real (floor)", swd(real, normal_crops(sets, args.crop, args.count, args.seed + 1, rot90),
+                                         seed=args.seed))]
     derived = ImageSet([np.dstack([im[..., :3], encode(derive_maps(im[..., :3] / 255.0, ("normal",), tileable=False)["normal"])])
                         for im in sets.images], sets.paths, maps=("colour", "normal"))
-    rows.append(("derived from the real colour", swd(real, normal_crops(derived, args.crop, args.count, args.seed), seed=args.seed)))
+    rows.append(("derived from the real colour",
+                 swd(real, normal_crops(derived, args.crop, args.count, args.seed, rot90), seed=args.seed)))
     for path in args.colour_model:
         model = read_model(path)
         colours = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE))[..., :3] for s in range(SEEDS)]
@@ -137,9 +152,19 @@ def encode(normal01: np.ndarray) -> np.ndarray:
     return np.round(normal01 * 255).clip(0, 255).astype(np.uint8)
 
 
-def normal_crops(images: ImageSet, crop: int, count: int, seed: int) -> torch.Tensor:
-    """(count, 3, crop, crop) normal crops in [-1, 1] (flipped and turned as training sees them)."""
-    return CropSampler(images, crop, seed).sample(count)[:, 3:6]
+def data_seen_by(paths: list[Path]) -> dict | None:
+    """How the models' runs saw their data (trainer.runs.card_data_options), the default run's way
+    when no model is given; None when they disagree."""
+    seen = {tuple(sorted(card_data_options(read_model(path).card.training_command).items())) for path in paths}
+    if len(seen) > 1:
+        return None
+    return dict(seen.pop()) if seen else {"rot90": True, "orient": "as-stored"}
+
+
+def normal_crops(images: ImageSet, crop: int, count: int, seed: int, rot90: bool = True) -> torch.Tensor:
+    """(count, 3, crop, crop) normal crops in [-1, 1] (flipped, and turned unless rot90 is False, as
+    training saw them)."""
+    return CropSampler(images, crop, seed, rot90=rot90).sample(count)[:, 3:6]
 
 
 def crops_of(maps: list[np.ndarray], crop: int, count: int, seed: int) -> torch.Tensor:

@@ -604,3 +604,17 @@ def test_cell_locked_lines_finds_a_line_spacing_and_where_its_lines_fall(capsys)
     assert cell_locked_lines.period_peaks(plain, [16])[0][0] < cell_locked_lines.PEAK
     assert cell_locked_lines.main([str(BUNDLED_FILES[0]), "--seeds", "2"]) == 0
     assert capsys.readouterr().out.count("lines along") == 6  # rows and columns, three periods each
+
+
+def test_normal_report_sees_the_sets_as_the_models_runs_saw_them():
+    """Wood's models learned level grain from turned sets without 90° crop turns: their normals are
+    judged against the sets seen that way, and beside a model that saw its data as stored the
+    report refuses rather than judge one of them on the other's footing."""
+    models = Path(train_bundled.BUNDLED)
+    wood = [models / f"wood{MODEL_SUFFIX}", models / f"wood-maps{MODEL_SUFFIX}"]
+    assert normal_map_report.data_seen_by(wood) == {"rot90": False, "orient": "rows"}
+    assert normal_map_report.data_seen_by([models / f"rock-maps{MODEL_SUFFIX}"]) == {"rot90": True, "orient": "as-stored"}
+    assert normal_map_report.data_seen_by([]) == {"rot90": True, "orient": "as-stored"}
+    assert normal_map_report.data_seen_by([*wood, models / f"rock-maps{MODEL_SUFFIX}"]) is None
+    assert normal_map_report.main(["--data", str(models), "--model", str(wood[1]),
+                                   "--colour-model", str(models / f"rock{MODEL_SUFFIX}")]) == 2
