@@ -39,8 +39,8 @@ from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # no
 from trainer.errors import DataError  # noqa: E402
 from trainer.map_sets import load_map_sets, load_training_images, map_role, read_game_normal  # noqa: E402
 from trainer.metrics import swd  # noqa: E402
-from trainer.runs import card_data_options  # noqa: E402
 from trainer.normals import decode, fit_surface  # noqa: E402
+from trainer.runs import card_data_options  # noqa: E402
 
 TEXTURE = 512  # generated textures are this size; crops are drawn from several seeds
 # Seeds per model (--seeds). Eight made the learned rows swing with the seeds more than with the

@@ -193,12 +193,12 @@ def full_material(colour_model: str, options: dict) -> dict:
 # alpha (all six have some: `<family>-maps` in texture_sources.toml). Rock: on the CPU (`CPU`);
 # metal on a GPU with keep-best (earlier metal runs without it drew normals facing sideways on up
 # to 28 % of the pixels, its data 7 %). Grass and wood (1.5) and ground (1.6): the way the grass
-# and wood colour models were trained (R1 γ 0.1, keep-best every 250 steps; wood's sets turned so their grain runs level, as
-# 1.3's Wood draws it), 35 minutes alone on the 2-core CPU from today's colour model: grass 1.68 /
-# 2.14 × floor where the two-scale GPU sitting it replaced had 4.15 / 4.14; wood (1.6, on its sets
-# without the green-painted one) 2.63 / 3.31 where 1.5, the same recipe with it, has 3.20 / 5.14 on
-# those sets; ground (1.6) 1.99 / 2.03 where 1.4, without R1 and keep-best, had 3.19 / 2.44
-# (docs/model_history.md). Bricks (material): below.
+# and wood colour models were trained (R1 γ 0.1, keep-best every 250 steps; wood's sets turned so
+# their grain runs level, as 1.3's Wood draws it), 35 minutes alone on the 2-core CPU from today's
+# colour model: grass 1.68 / 2.14 × floor where the two-scale GPU sitting it replaced had 4.15 /
+# 4.14; wood (1.6, on its sets without the green-painted one) 2.63 / 3.31 where 1.5, the same recipe
+# with it, had 3.20 / 5.14 on those sets; ground (1.6) 1.99 / 2.03 where 1.4, without R1 and
+# keep-best, had 3.19 / 2.44 (docs/model_history.md). Bricks (material): below.
 MATERIAL_CPU = dict(NATURE_CPU, max_minutes=35)
 MATERIAL_BASE = {"ground": MATERIAL_CPU, "rock": CPU, "grass": MATERIAL_CPU, "wood": dict(MATERIAL_CPU, orient="rows"),
                  "metal": GPU_KEEP_10}
