@@ -99,9 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         model = read_model(path)
         outputs = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE, tileable=False)) for s in seeds]
         made = [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
-        rows.append((f"learned by {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+        rows.append((f"learned by {label(path, args.model)}",
+                     swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
         shares = [facing_out(normal * 2 - 1) for normal in made]
-        learned_facing.append(f"  {path.name:45s} mean {np.mean(shares):.3f}, lowest {min(shares):.3f}")
+        steepest = int(np.argmin(shares))
+        learned_facing.append(f"  {label(path, args.model):45s} mean {np.mean(shares):.3f}, "
+                              f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]})")
     print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
     for name, value in rows:
         print(f"  {name:45s} {value:8.2f}")
@@ -109,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pixels facing out in the learned normal maps ({args.seeds} seeds of {TEXTURE} px):")
         print("\n".join(learned_facing))
     return 0
+
+
+def label(path: Path, paths: list[Path]) -> str:
+    """The file's name, or its path where another of the models compared has the same name (a
+    candidate beside the bundled file it would replace)."""
+    return path.name if [p.name for p in paths].count(path.name) == 1 else str(path)
 
 
 def facing_out(normals: np.ndarray) -> float:

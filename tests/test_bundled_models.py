@@ -280,33 +280,56 @@ def test_the_shipped_catalog_lists_enough_images_per_family():
 
 
 MATERIAL_FILES = [p for p in BUNDLED_FILES if load_model(p).card.maps != ("colour",)]
-# The share of pixels facing out (+Z their largest component) in a family's own normal maps, where
-# it is below the 0.95 asked of every model: ufoai's grass maps are blades seen edge-on in places
-# (`python scripts/normal_map_report.py --data data/grass-maps --counts-only`: mean 0.645). Such a
-# model is held to its data's share less 0.05, not to a flatness its data lacks.
-STEEP_DATA_FACING_OUT = {"grass-maps": 0.645}
+# The share of pixels facing out (+Z their largest component) in each family's own normal maps:
+# (mean, lowest) over its sets, as `python scripts/normal_map_report.py --data data/<family>-maps
+# --counts-only` prints them. Most sets face out almost everywhere; some do not: ufoai's grass maps
+# are blades seen edge-on in places, metall010a a plain plate with a steep fine relief.
+DATA_FACING_OUT = {"ground-maps": (0.984, 0.907), "rock-maps": (0.979, 0.896), "grass-maps": (0.645, 0.195),
+                   "wood-maps": (0.991, 0.937), "bricks-maps": (0.971, 0.799), "metal-maps": (0.931, 0.405)}
+# Where the data's mean is below the 0.95 asked of every model's first seeds, a model is held to
+# that mean less 0.05, not to a flatness its data lacks.
+STEEP_DATA_FACING_OUT = {"grass-maps": DATA_FACING_OUT["grass-maps"][0]}
 
 
-@pytest.mark.parametrize("path", MATERIAL_FILES, ids=lambda p: p.name)
-def test_bundled_full_material_model_makes_normals_that_face_out(path):
-    """Its own normal map as an artist gets it (8-bit, as Blender stores it): unit vectors (mean
-    |n| within 2 % of 1), facing out of the surface (+Z the largest component almost everywhere,
-    as in the tangent-space maps it learned from), and not flat."""
+def learned_normals(path: Path, seed: int, size: int = 256) -> np.ndarray:
+    """A model's own normal map as an artist gets it (8-bit, as Blender stores it), decoded."""
     from blender_ganart.core.derived_maps import decode_normals
     from blender_ganart.core.generation import GenerationRequest, compute
     from blender_ganart.core.map_options import MapOptions
     from blender_ganart.core.model_reader import read_model
 
+    request = GenerationRequest(str(path), SynthesisOptions(seed, size, size), maps=MapOptions(normal=True))
+    encoded = compute(request, load_model=read_model).textures[0].maps["normal"]
+    return decode_normals(np.round(encoded * 255) / 255)
+
+
+@pytest.mark.parametrize("path", MATERIAL_FILES, ids=lambda p: p.name)
+def test_bundled_full_material_model_makes_normals_that_face_out(path):
+    """Its own normal map: unit vectors (mean |n| within 2 % of 1), facing out of the surface (+Z
+    the largest component almost everywhere, as in the tangent-space maps it learned from), and
+    not flat."""
     least_facing_out = min(0.95, STEEP_DATA_FACING_OUT.get(path.name.removesuffix(MODEL_SUFFIX), 1.0) - 0.05)
     for seed in range(4):
-        request = GenerationRequest(str(path), SynthesisOptions(seed, 256, 256), maps=MapOptions(normal=True))
-        encoded = compute(request, load_model=read_model).textures[0].maps["normal"]
-        n = decode_normals(np.round(encoded * 255) / 255)
+        n = learned_normals(path, seed)
         length = np.linalg.norm(n, axis=-1)
         assert abs(length.mean() - 1) < 0.02, f"seed {seed}: mean |n| {length.mean():.3f}"
         share = normal_map_report.facing_out(n)  # as the report measures the data's own
         assert share > least_facing_out, f"seed {seed}: +Z not dominant ({share:.3f} of the pixels face out)"
         assert np.abs(n[..., :2]).mean() > 0.02, f"seed {seed}: a flat normal map"
+
+
+@pytest.mark.parametrize("path", MATERIAL_FILES, ids=lambda p: p.name)
+def test_bundled_full_material_model_faces_out_like_its_data_on_every_seed(path):
+    """Over 32 seeds, not only the four above: no seed's normals steeper than the data's steepest
+    set (less 0.05), and on average as flat as the data (its mean less 0.05, at most 0.95). One
+    seed in 32 whose relief faces sideways on a third of its pixels is a texture an artist gets:
+    a Rock (material) candidate passed the test above with such a seed 7 (0.669; its sets' steepest
+    0.896)."""
+    data_mean, data_lowest = DATA_FACING_OUT[path.name.removesuffix(MODEL_SUFFIX)]
+    shares = np.array([normal_map_report.facing_out(learned_normals(path, seed)) for seed in range(32)])
+    assert shares.min() > data_lowest - 0.05, \
+        f"seed {shares.argmin()}: {shares.min():.3f} of the pixels face out, the data's steepest set {data_lowest}"
+    assert shares.mean() > min(0.95, data_mean - 0.05), f"mean over 32 seeds {shares.mean():.3f}, the data's {data_mean}"
 
 
 @pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.name)
@@ -618,3 +641,29 @@ def test_normal_report_sees_the_sets_as_the_models_runs_saw_them():
     assert normal_map_report.data_seen_by([*wood, models / f"rock-maps{MODEL_SUFFIX}"]) is None
     assert normal_map_report.main(["--data", str(models), "--model", str(wood[1]),
                                    "--colour-model", str(models / f"rock{MODEL_SUFFIX}")]) == 2
+
+
+def test_normal_report_tells_candidates_of_one_name_apart_and_names_the_steepest_seed(tmp_path, capsys):
+    """A candidate is compared beside the bundled file it would replace, under the same name: each
+    row is labelled by its path then, and the facing-out line names the seed an artist would look at."""
+    from blender_ganart.core.derived_maps import normal_from_height
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "sets"
+    data.mkdir()
+    for name in ("slab", "boulder"):  # a colour map and its game normal map with the height in alpha
+        height = np.clip(rng.normal(0.5, 0.15, (96, 96)), 0, 1).astype(np.float32)
+        normals = np.round(normal_from_height(height, 4.0) * 255).astype(np.uint8)
+        Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(data / f"{name}.png")
+        Image.fromarray(np.dstack([normals, np.round(height * 255).astype(np.uint8)]), "RGBA").save(data / f"{name}_nm.png")
+    bundled = Path(train_bundled.BUNDLED) / f"rock-maps{MODEL_SUFFIX}"
+    candidate = tmp_path / "candidate" / bundled.name
+    candidate.parent.mkdir()
+    shutil.copyfile(bundled, candidate)
+    assert normal_map_report.main(["--data", str(data), "--model", str(bundled), str(candidate),
+                                   "--seeds", "2", "--first-seed", "5", "--count", "8", "--crop", "32"]) == 0
+    out = capsys.readouterr().out
+    for path in (bundled, candidate):
+        assert f"learned by {path}" in out
+        assert f"  {path}" in out.split("pixels facing out in the learned")[1]
+    assert "(seed 5)" in out or "(seed 6)" in out
