@@ -292,14 +292,15 @@ STEEP_DATA_FACING_OUT = {"grass-maps": DATA_FACING_OUT["grass-maps"][0]}
 
 
 def learned_normals(path: Path, seed: int, size: int = 256) -> np.ndarray:
-    """A model's own normal map as an artist gets it (8-bit, as Blender stores it), decoded."""
+    """A model's own normal map as an artist gets it (8-bit, as Blender stores it), decoded. The
+    model is read once through the add-on's cache, as the operator reads it, not once per seed."""
     from blender_ganart.core.derived_maps import decode_normals
     from blender_ganart.core.generation import GenerationRequest, compute
     from blender_ganart.core.map_options import MapOptions
-    from blender_ganart.core.model_reader import read_model
+    from blender_ganart.core.model_catalog import CACHE
 
     request = GenerationRequest(str(path), SynthesisOptions(seed, size, size), maps=MapOptions(normal=True))
-    encoded = compute(request, load_model=read_model).textures[0].maps["normal"]
+    encoded = compute(request, load_model=CACHE.load).textures[0].maps["normal"]
     return decode_normals(np.round(encoded * 255) / 255)
 
 
