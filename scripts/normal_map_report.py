@@ -38,7 +38,7 @@ from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: 
 from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
 from trainer.errors import DataError  # noqa: E402
 from trainer.map_sets import load_map_sets, load_training_images, map_role, read_game_normal  # noqa: E402
-from trainer.metrics import swd  # noqa: E402
+from trainer.metrics import facing_out, steeper_than_data, swd  # noqa: E402
 from trainer.normals import decode, fit_surface  # noqa: E402
 from trainer.runs import card_data_options  # noqa: E402
 
@@ -103,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
                      swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
         shares = [facing_out(normal * 2 - 1) for normal in made]
         steepest = int(np.argmin(shares))
+        steeper = steeper_than_data(shares, facing)
         learned_facing.append(f"  {label(path, args.model):45s} mean {np.mean(shares):.3f}, "
-                              f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]})")
+                              f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]})"
+                              + (f"; steeper than its data: {steeper}" if steeper else ""))
     print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
     for name, value in rows:
         print(f"  {name:45s} {value:8.2f}")
@@ -118,12 +120,6 @@ def label(path: Path, paths: list[Path]) -> str:
     """The file's name, or its path where another of the models compared has the same name (a
     candidate beside the bundled file it would replace)."""
     return path.name if [p.name for p in paths].count(path.name) == 1 else str(path)
-
-
-def facing_out(normals: np.ndarray) -> float:
-    """The share of (H, W, 3) unit normals whose +Z is their largest component: a tangent-space map
-    of a surface seen from above has nearly all, but steep blades of grass or deep rivets do not."""
-    return float((normals[..., 2] > np.abs(normals[..., :2]).max(axis=-1)).mean())
 
 
 def conventions(folder: Path, per_map: bool = False) -> str:

@@ -24,6 +24,7 @@ from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, 
 from blender_ganart.core.model_maps import channel_count
 from blender_ganart.core.network import Generator, GeneratorConfig
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
+from trainer.metrics import facing_out
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -314,7 +315,7 @@ def test_bundled_full_material_model_makes_normals_that_face_out(path):
         n = learned_normals(path, seed)
         length = np.linalg.norm(n, axis=-1)
         assert abs(length.mean() - 1) < 0.02, f"seed {seed}: mean |n| {length.mean():.3f}"
-        share = normal_map_report.facing_out(n)  # as the report measures the data's own
+        share = facing_out(n)  # as the report measures the data's own
         assert share > least_facing_out, f"seed {seed}: +Z not dominant ({share:.3f} of the pixels face out)"
         assert np.abs(n[..., :2]).mean() > 0.02, f"seed {seed}: a flat normal map"
 
@@ -327,7 +328,7 @@ def test_bundled_full_material_model_faces_out_like_its_data_on_every_seed(path)
     a Rock (material) candidate passed the test above with such a seed 7 (0.669; its sets' steepest
     0.896)."""
     data_mean, data_lowest = DATA_FACING_OUT[path.name.removesuffix(MODEL_SUFFIX)]
-    shares = np.array([normal_map_report.facing_out(learned_normals(path, seed)) for seed in range(32)])
+    shares = np.array([facing_out(learned_normals(path, seed)) for seed in range(32)])
     assert shares.min() > data_lowest - 0.05, \
         f"seed {shares.argmin()}: {shares.min():.3f} of the pixels face out, the data's steepest set {data_lowest}"
     assert shares.mean() > min(0.95, data_mean - 0.05), f"mean over 32 seeds {shares.mean():.3f}, the data's {data_mean}"

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from blender_ganart.core.derived_maps import normal_from_height
+from blender_ganart.core.derived_maps import decode_normals, normal_from_height
 from blender_ganart.core.errors import ModelFileError
 from blender_ganart.core.generation import GenerationRequest, compute
 from blender_ganart.core.map_options import MapOptions
@@ -28,6 +28,7 @@ from trainer.config import resolve
 from trainer.errors import ConfigError
 from trainer.export import export_run
 from trainer.loop import train
+from trainer.metrics import facing_out
 
 MAPS = "colour,normal,height,gloss"
 
@@ -207,14 +208,26 @@ def test_the_discriminator_sees_normals_as_the_add_on_makes_them(map_data, tmp_p
 
 def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
     """A material run keeps the step with the lowest sum of colour and normals SWDs over their
-    floors: by the colour's alone it could keep a generator whose normal maps had gone worse."""
+    floors: by the colour's alone it could keep a generator whose normal maps had gone worse. Each
+    evaluation also measures how much of its normals face out, beside the data's own maps, and a
+    step steeper than the data ranks after any that is not (trainer/best.py)."""
     run = tmp_path / "run"
     train(tiny_config(map_data, run, steps=6, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     normal_floor = next(r["normal_floor"] for r in records if "normal_floor" in r)
+    floors = next(r for r in records if "normal_floor" in r)
+    sets = [np.asarray(Image.open(path)) for path in sorted(map_data.glob("*_nm.png"))]
+    data_shares = [facing_out(decode_normals(rgba[..., :3] / 255.0)) for rgba in sets]  # DirectX or not: |y| alike
+    assert floors["data_facing_out"] == pytest.approx(np.mean(data_shares), abs=2e-3)  # as logged: 3 decimals
+    assert floors["data_facing_out_lowest"] == pytest.approx(min(data_shares), abs=2e-3)
     measured = [r for r in records if "swd" in r]
     assert all(r["normal_ratio"] == pytest.approx(r["swd_normal"] / normal_floor, abs=2e-3) for r in measured)
-    best = min(measured, key=lambda r: r["full_ratio"] + r["normal_ratio"])
+    for r in measured:
+        assert 0 <= r["facing_out_lowest"] <= r["facing_out"] <= 1
+        steep = (r["facing_out_lowest"] <= floors["data_facing_out_lowest"] - 0.05 + 1e-3
+                 or r["facing_out"] <= min(0.95, floors["data_facing_out"] - 0.05) + 1e-3)
+        assert ("steeper_than_data" in r) == steep, r
+    best = min(measured, key=lambda r: ("steeper_than_data" in r, r["full_ratio"] + r["normal_ratio"]))
     kept = load_checkpoint(run / "best.pt")
     assert (kept["step"], kept["measure"]) == (best["step"], "SWD ÷ floor, full density + normals")
     assert kept["score"] == pytest.approx(best["full_ratio"] + best["normal_ratio"], abs=2e-3)

@@ -8,9 +8,13 @@ measure, than the generator it started from. `export` takes this generator when 
 
 The measure is the quality report's (trainer/quality.py): the SWD over its real-vs-real floor at
 full texel density plus the same at the 4× structure scale (and, for a run that learns normals,
-their SWD over their floor), so each scale counts alike, whatever its SWD's size.
+their SWD over their floor), so each scale counts alike, whatever its SWD's size. A step whose
+normal maps face sideways beyond the data's steepest map (trainer/run_measure.py,
+"steeper_than_data") ranks after every step that does not, however close its SWDs: an artist
+would get that relief. (It is still kept while no step has faced out like the data.)
 
-    RUN/best.pt   {"step", "score", "measure", "G_ema"}: written atomically, read like a checkpoint
+    RUN/best.pt   {"step", "score", "measure", "G_ema", "faces_out"}: written atomically, read
+                  like a checkpoint
 """
 
 from __future__ import annotations
@@ -35,12 +39,14 @@ def read_best(run_dir: Path) -> dict | None:
 
 
 class BestKeeper:
-    """Offers each evaluation's generator; keeps it when its score is the lowest so far."""
+    """Offers each evaluation's generator; keeps it when it ranks first so far: a step whose normals
+    face out like the data's before any that is steeper, then the lowest score."""
 
-    def __init__(self, run_dir: Path, enabled: bool, resumed_at: int | None = None):
-        """resumed_at: the checkpoint's step when the run resumes, None for a new run."""
+    def __init__(self, run_dir: Path, enabled: bool, resumed_at: int | None = None, judges_facing: bool = False):
+        """resumed_at: the checkpoint's step when the run resumes, None for a new run;
+        judges_facing: the run learns normals, whose facing out its evaluations judge."""
         self.run_dir, self.enabled = Path(run_dir), enabled
-        self.score = float("inf")
+        self.rank = (True, float("inf"))  # (steeper than the data, score): lowest first
         kept = read_best(run_dir) if enabled else None
         # A resumed run drops what was kept after its checkpoint: those steps are trained again, and
         # it must end as the uninterrupted run would. (A new run's folder starts without one:
@@ -49,17 +55,20 @@ class BestKeeper:
             best_path(run_dir).unlink()
             kept = None
         # One kept by an older trainer (by plain SWD, key "swd") cannot be compared: the next
-        # evaluation's generator replaces it.
+        # evaluation's generator replaces it. One kept by a trainer that did not judge its normals
+        # may face sideways: the next step that faces out like the data replaces it.
         if kept is not None and "score" in kept:
-            self.score = float(kept["score"])
+            self.rank = (not kept.get("faces_out", not judges_facing), float(kept["score"]))
 
-    def offer(self, step: int, score: float, measure: str, generator: nn.Module) -> bool:
-        """True when `generator` (at `step`, scoring `score` by `measure`) is now the kept one."""
-        if not self.enabled or not score < self.score:
+    def offer(self, step: int, score: float, measure: str, generator: nn.Module, faces_out: bool = True) -> bool:
+        """True when `generator` (at `step`, scoring `score` by `measure`; its normals, if any,
+        facing out like the data's or not) is now the kept one."""
+        rank = (not faces_out, score)
+        if not self.enabled or not rank < self.rank:
             return False
         save_checkpoint(best_path(self.run_dir), {"step": int(step), "score": float(score), "measure": measure,
-                                                  "G_ema": cpu_state(generator.state_dict())})
-        self.score = score
+                                                  "G_ema": cpu_state(generator.state_dict()), "faces_out": faces_out})
+        self.rank = rank
         return True
 
 

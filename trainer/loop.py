@@ -109,6 +109,8 @@ def _run_steps(s: Setup, t: TrainState, measure: Callable[[], dict]) -> str:
             if s.info.is_main and c.run.metrics_every and t.step % c.run.metrics_every == 0 and t.step < c.run.steps:
                 record = measure()
                 kept = " (the best so far: kept)" if record.get("kept") else ""
+                if "steeper_than_data" in record:
+                    kept += f" (its normals are steeper than the data's: {record['steeper_than_data']})"
                 progress.note(f"step {t.step}: SWD {record['swd']:.2f}, colour distance {record['colour']:.2f}, "
                               f"{measure_name(record)} {kept_by(record):.2f}{kept}")
 
@@ -225,11 +227,13 @@ def _measured_on_main_only() -> dict:
 def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: bool) -> Callable[[], dict]:
     """An evaluation logged to metrics.jsonl at the current step, whose generator is kept as the
     run's best when it is (trainer/best.py; "kept": true in its record)."""
-    keeper = BestKeeper(s.run_dir, s.config.run.keep_best and s.info.is_main, resumed_at=t.step if resume else None)
+    keeper = BestKeeper(s.run_dir, s.config.run.keep_best and s.info.is_main, resumed_at=t.step if resume else None,
+                        judges_facing="normal" in s.config.map_list())
 
     def measure() -> dict:
         record = {"step": t.step, **evaluate()}
-        if keeper.offer(t.step, kept_by(record), measure_name(record), t.G_ema):
+        if keeper.offer(t.step, kept_by(record), measure_name(record), t.G_ema,
+                        faces_out="steeper_than_data" not in record):
             record["kept"] = True
         append_metrics(s.run_dir, record)
         return record

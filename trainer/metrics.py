@@ -140,3 +140,33 @@ def real_vs_real_floor(real_images, seed: int = 0, **kwargs) -> float:
     if half < 1:
         raise ValueError("need at least two real images for a floor")
     return swd(real[:half], real[half : 2 * half], seed=seed, **kwargs)
+
+
+FACING_SLACK = 0.05  # how much steeper than its data a model's normal maps may be, as a share of pixels
+
+
+def facing_out(normals) -> np.ndarray | float:
+    """The share of normals whose +Z is their largest component, per image: a tangent-space map of a
+    surface seen from above has nearly all, but steep blades of grass or deep rivets do not.
+
+    normals: (H, W, 3) for one image (a float back) or (N, H, W, 3), in [-1, 1]; they need not be of
+    unit length (scaling a vector keeps which component is largest)."""
+    n = np.asarray(normals)
+    shares = (n[..., 2] > np.abs(n[..., :2]).max(axis=-1)).mean(axis=(-2, -1))
+    return float(shares) if n.ndim == 3 else shares
+
+
+def steeper_than_data(shares, data_shares) -> str | None:
+    """Why maps facing out on `shares` of their pixels are steeper than data facing out on
+    `data_shares` (one share per image), or None when they are not. One steep map in many is
+    what an artist may draw: no map may be steeper than the data's steepest, less FACING_SLACK;
+    and as a whole they face out as the data does, less the slack (at most 0.95 asked, for data
+    whose every map is flat)."""
+    shares, data_shares = np.asarray(shares, dtype=float), np.asarray(data_shares, dtype=float)
+    lowest, data_lowest = shares.min(), data_shares.min()
+    if lowest <= data_lowest - FACING_SLACK:
+        return f"a map faces out on {lowest:.3f} of its pixels, the data's steepest on {data_lowest:.3f}"
+    least_mean = min(0.95, data_shares.mean() - FACING_SLACK)
+    if shares.mean() <= least_mean:
+        return f"the maps face out on {shares.mean():.3f} of their pixels on average, the data's on {data_shares.mean():.3f}"
+    return None

@@ -6,7 +6,12 @@ numbers compare across steps and across runs on the same data:
   long-standing curve;
 - "full_ratio" and "coarse_ratio": the quality report's two scales (trainer/quality.py), each SWD
   over its real-vs-real floor, the scales an artist judges a texture at;
-- for a run that learns normals, "swd_normal" and "normal_ratio" (over the normals' own floor).
+- for a run that learns normals, "swd_normal" and "normal_ratio" (over the normals' own floor),
+  and the share of their pixels facing out ("facing_out", its mean over the 4×-size crops, and
+  "facing_out_lowest"), beside the data's own (the step-0 record): a step whose normals are
+  steeper than the data's steepest map carries "steeper_than_data", and --keep-best passes it by.
+  SWD over a floor is a mean over patches: a Rock (material) step it ranked best had one seed in
+  32 facing sideways on a third of its pixels (0.669 facing out; the rock sets' steepest 0.896).
 
 --keep-best ranks by the ratios (trainer/best.py), not by "swd": a mean over levels is swung by
 its coarsest level (a crop's mean colour), and over a GPU sitting it rated steps best that the
@@ -21,6 +26,7 @@ the report's eight), so quote the report's (`trainer eval`), not these.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -28,7 +34,7 @@ from blender_ganart.core.model_maps import channel_slices
 
 from .archs import Arch
 from .data import CropSampler, ImageSet
-from .metrics import colour_distance, real_vs_real_floor, swd, swd_per_level
+from .metrics import colour_distance, facing_out, real_vs_real_floor, steeper_than_data, swd, swd_per_level
 from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, real_scales
 from .sampling import generated_crops
 
@@ -55,6 +61,10 @@ class RunMeasure:
             self.floors["coarse_floor"] = self.scales.coarse_floor
         if self.normal:
             self.floors["normal_floor"] = swd(self.real_normals, eval_all[count:, self.normal], seed=EVAL_SEED)
+            # Each whole map's share, as an artist sees a map: its crops' shares vary more.
+            self.data_facing = [facing_out(image[..., self.normal] / 127.5 - 1.0) for image in images.images]
+            self.floors["data_facing_out"] = float(np.mean(self.data_facing))
+            self.floors["data_facing_out_lowest"] = min(self.data_facing)
 
     def __call__(self, g: nn.Module, device: torch.device) -> dict:
         """One evaluation of generator g (rounded to 3 decimals, as metrics.jsonl keeps it)."""
@@ -65,23 +75,35 @@ class RunMeasure:
         if self.normal:
             record["swd_normal"] = swd(self.real_normals, fake_all[:, self.normal], seed=EVAL_SEED)
             record["normal_ratio"] = record["swd_normal"] / max(self.floors["normal_floor"], 1e-9)
-        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all))
+        facing: list[float] = []
+        steeper = None
+        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all, facing))
         record["full_ratio"] = full
         if coarse is not None:
             record["coarse_ratio"] = coarse
-        return _rounded(record)
+        if self.normal:
+            record["facing_out"], record["facing_out_lowest"] = float(np.mean(facing)), min(facing)
+            steeper = steeper_than_data(facing, self.data_facing)
+        record = _rounded(record)
+        if steeper:
+            record["steeper_than_data"] = steeper
+        return record
 
-    def _generated_scales(self, g: nn.Module, device: torch.device,
-                          fake_all: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _generated_scales(self, g: nn.Module, device: torch.device, fake_all: torch.Tensor,
+                          facing: list[float]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """g's colour at the report's two scales, from fixed latents: the top-left full-density
         crop of each 4×-larger crop (the larger crop sits at a random offset already) and the
         whole of it box-downscaled; only the full scale for a generator of one output size.
         Where the training crop is that size already (the GPU recipe's 256 px, a 64 px run
-        without a 4× scale), its crops `fake_all` serve, rather than drawing as many again."""
+        without a 4× scale), its crops `fake_all` serve, rather than drawing as many again.
+        Appends to `facing` each larger crop's share of normals facing out (the largest crops
+        the run draws, nearest to the maps an artist generates), for a run that learns normals."""
         crop = self.scales.crop
         large = crop if self.scales.coarse is None else COARSE * crop
 
         def scales_of(images: torch.Tensor) -> torch.Tensor:
+            if self.normal:
+                facing.extend(facing_out(images[:, self.normal].permute(0, 2, 3, 1).cpu().numpy()).tolist())
             full = images[:, :3, :crop, :crop]
             return full if self.scales.coarse is None else torch.cat([full, box_downscale(images[:, :3], COARSE)], dim=1)
 
