@@ -22,7 +22,7 @@ from blender_ganart.core.network import Generator
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from trainer_support import quiet, tiny_cli_args, tiny_config
 from trainer.archs import build_arch
-from trainer.checkpoint import load_checkpoint
+from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.cli import main
 from trainer.config import resolve
 from trainer.errors import ConfigError
@@ -233,3 +233,19 @@ def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
     assert kept["score"] == pytest.approx(best["full_ratio"] + best["normal_ratio"], abs=2e-3)
     _, card = export_run(run, tmp_path / "kept.ganart.pt")
     assert f"step {best['step']} of 6 (SWD ÷ floor, full density + normals {kept['score']:.2f})" in card.training_command
+
+
+def test_a_resumed_material_run_measures_the_facing_of_a_generator_kept_before_it_was_judged(map_data, tmp_path):
+    """A best.pt kept by a trainer that did not judge normals' facing may face sideways: the
+    resumed run measures it once, records the verdict, and ranks it by it (trainer/best.py)."""
+    run = tmp_path / "run"
+    train(tiny_config(map_data, run, steps=4, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
+    kept = load_checkpoint(run / "best.pt")
+    unjudged = {k: v for k, v in kept.items() if k != "faces_out"}
+    save_checkpoint(run / "best.pt", dict(unjudged, score=0.0))  # closer than any step to come
+    train(tiny_config(map_data, run, steps=6, metrics_every=2, keep_best=True, maps=MAPS), resume=True, log=quiet)
+    judged = load_checkpoint(run / "best.pt")
+    assert judged["step"] == kept["step"] and judged["score"] == 0.0  # still first by its score
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    kept_record = next(r for r in records if r.get("step") == kept["step"] and "swd" in r)
+    assert judged["faces_out"] is ("steeper_than_data" not in kept_record)  # the same generator, the same verdict

@@ -435,9 +435,19 @@ def test_keep_best_keeps_a_step_facing_out_like_its_data_before_any_steeper_one(
     assert (kept["step"], kept["score"], kept["faces_out"]) == (6, 5.5, True)
     # A resumed run goes on ranking where it stopped
     assert not BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True).offer(8, 1.0, "m", g, faces_out=False)
-    # One kept by a trainer that did not judge facing may face sideways: any step facing out beats it
-    save_checkpoint(tmp_path / "best.pt", {k: v for k, v in kept.items() if k != "faces_out"})
-    assert BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True).offer(8, 7.0, "m", g, faces_out=True)
-    # …but in a colour run, with no normals to judge, it ranks by its score as it always did
-    save_checkpoint(tmp_path / "best.pt", {k: v for k, v in kept.items() if k != "faces_out"})
-    assert not BestKeeper(tmp_path, enabled=True, resumed_at=6).offer(8, 7.0, "m", g)
+    # One kept by a trainer that did not judge facing waits to be judged (the run measures it)…
+    unjudged = {k: v for k, v in kept.items() if k != "faces_out"}
+    save_checkpoint(tmp_path / "best.pt", unjudged)
+    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True)
+    assert keeper.unjudged["step"] == 6
+    keeper.judge(faces_out=False)  # …and found steep, any step facing out beats it
+    assert load_checkpoint(tmp_path / "best.pt")["faces_out"] is False and keeper.unjudged is None
+    assert keeper.offer(8, 7.0, "m", g, faces_out=True)
+    save_checkpoint(tmp_path / "best.pt", unjudged)
+    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True)
+    keeper.judge(faces_out=True)  # found facing out, it ranks by its score again
+    assert not keeper.offer(8, 7.0, "m", g, faces_out=True)
+    # In a colour run, with no normals to judge, it ranks by its score as it always did
+    save_checkpoint(tmp_path / "best.pt", unjudged)
+    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6)
+    assert keeper.unjudged is None and not keeper.offer(8, 7.0, "m", g)

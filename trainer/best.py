@@ -56,9 +56,19 @@ class BestKeeper:
             kept = None
         # One kept by an older trainer (by plain SWD, key "swd") cannot be compared: the next
         # evaluation's generator replaces it. One kept by a trainer that did not judge its normals
-        # may face sideways: the next step that faces out like the data replaces it.
+        # may face sideways: `unjudged` until the run measures it (judge).
+        self.unjudged: dict | None = None
         if kept is not None and "score" in kept:
-            self.rank = (not kept.get("faces_out", not judges_facing), float(kept["score"]))
+            self.rank = (not kept.get("faces_out", True), float(kept["score"]))
+            if judges_facing and "faces_out" not in kept:
+                self.unjudged = kept
+
+    def judge(self, faces_out: bool) -> None:
+        """Ranks the unjudged kept generator by its normals' facing, measured now, and records it
+        in best.pt so that a later resume need not measure it again."""
+        kept, self.unjudged = self.unjudged, None
+        save_checkpoint(best_path(self.run_dir), dict(kept, faces_out=faces_out))
+        self.rank = (not faces_out, float(kept["score"]))
 
     def offer(self, step: int, score: float, measure: str, generator: nn.Module, faces_out: bool = True) -> bool:
         """True when `generator` (at `step`, scoring `score` by `measure`; its normals, if any,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from blender_ganart.core.devices import resolve_device
 from blender_ganart.core.errors import SynthesisOptionsError
@@ -69,7 +70,7 @@ def train(config: TrainConfig, resume: bool = False, command: str = "", log: Log
         t = _initial_state(s, images, resume, say)
         if info.is_main:
             prepare(s.run_dir, config, images, command, resume, t.step)
-        measure = _measurement(s, t, _evaluation(s, t, images, resume, say), resume)
+        measure = _measurement(s, t, _evaluation(s, images, resume, say), resume)
         if config.run.keep_best and info.is_main and not resume:
             measure()  # the generator it starts from (a warm start's) is the first to beat
         stopped_by = _run_steps(s, t, measure)
@@ -207,9 +208,9 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
     return t
 
 
-def _evaluation(s: Setup, t: TrainState, images: ImageSet, resume: bool, say: Log) -> Callable[[], dict]:
-    """G_ema's measurements (trainer/run_measure.py) against the same real crops and latents at
-    every call; a new run first logs the real-vs-real floors."""
+def _evaluation(s: Setup, images: ImageSet, resume: bool, say: Log) -> Callable[[nn.Module], dict]:
+    """A generator's measurements (trainer/run_measure.py) against the same real crops and latents
+    at every call; a new run first logs the real-vs-real floors."""
     if not s.info.is_main:  # only the main rank measures: spare the others drawing crops and floors
         return _measured_on_main_only
     d, count = s.config.data, s.config.run.metrics_images
@@ -217,21 +218,25 @@ def _evaluation(s: Setup, t: TrainState, images: ImageSet, resume: bool, say: Lo
     if not resume:
         append_metrics(s.run_dir, {"step": 0, **{k: round(v, 3) for k, v in measure.floors.items()}})
         say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {measure.floors['swd_floor']:.2f}")
-    return lambda: measure(t.G_ema, s.device)
+    return lambda g: measure(g, s.device)
 
 
-def _measured_on_main_only() -> dict:
+def _measured_on_main_only(g: nn.Module) -> dict:
     raise RuntimeError("evaluations run on the main rank only")
 
 
-def _measurement(s: Setup, t: TrainState, evaluate: Callable[[], dict], resume: bool) -> Callable[[], dict]:
-    """An evaluation logged to metrics.jsonl at the current step, whose generator is kept as the
-    run's best when it is (trainer/best.py; "kept": true in its record)."""
+def _measurement(s: Setup, t: TrainState, evaluate: Callable[[nn.Module], dict], resume: bool) -> Callable[[], dict]:
+    """An evaluation of G_ema logged to metrics.jsonl at the current step, whose generator is kept
+    as the run's best when it is (trainer/best.py; "kept": true in its record)."""
     keeper = BestKeeper(s.run_dir, s.config.run.keep_best and s.info.is_main, resumed_at=t.step if resume else None,
                         judges_facing="normal" in s.config.map_list())
+    if keeper.unjudged is not None:  # kept by a trainer that did not measure its normals' facing: now
+        kept = copy.deepcopy(t.G_ema)
+        kept.load_state_dict(keeper.unjudged["G_ema"])
+        keeper.judge(faces_out="steeper_than_data" not in evaluate(kept))
 
     def measure() -> dict:
-        record = {"step": t.step, **evaluate()}
+        record = {"step": t.step, **evaluate(t.G_ema)}
         if keeper.offer(t.step, kept_by(record), measure_name(record), t.G_ema,
                         faces_out="steeper_than_data" not in record):
             record["kept"] = True
