@@ -5,6 +5,7 @@ and generates in the add-on's core, which uses the model's own maps and derives 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -238,12 +239,15 @@ def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
 def test_a_resumed_material_run_measures_the_facing_of_a_generator_kept_before_it_was_judged(map_data, tmp_path):
     """A best.pt kept by a trainer that did not judge normals' facing may face sideways: the
     resumed run measures it once, records the verdict, and ranks it by it (trainer/best.py)."""
-    run = tmp_path / "run"
+    run, twin = tmp_path / "run", tmp_path / "twin"
     train(tiny_config(map_data, run, steps=4, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
+    shutil.copytree(run, twin)  # resumed with its best.pt as this trainer keeps it
     kept = load_checkpoint(run / "best.pt")
     unjudged = {k: v for k, v in kept.items() if k != "faces_out"}
     save_checkpoint(run / "best.pt", dict(unjudged, score=0.0))  # closer than any step to come
-    train(tiny_config(map_data, run, steps=6, metrics_every=2, keep_best=True, maps=MAPS), resume=True, log=quiet)
+    results = [train(tiny_config(map_data, folder, steps=6, metrics_every=2, keep_best=True, maps=MAPS), resume=True,
+                     log=quiet) for folder in (run, twin)]
+    assert results[0].rank_digests == results[1].rank_digests  # measuring the kept one changed no training
     judged = load_checkpoint(run / "best.pt")
     assert judged["step"] == kept["step"] and judged["score"] == 0.0  # still first by its score
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

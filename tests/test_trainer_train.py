@@ -215,6 +215,18 @@ def test_same_seed_gives_identical_weights_on_cpu_and_another_seed_does_not(data
 
 
 @pytest.mark.parametrize("arch", ["texture", "dcgan"])
+def test_evaluations_leave_the_training_as_it_was(data, tmp_path, arch):
+    """Measuring a run (every --metrics-every steps, and --keep-best's start) draws nothing from
+    the training's random streams: a run measured every step ends with the weights of one never
+    measured. The batch-norm-folded generator each evaluation builds drew its throwaway initial
+    weights from torch's global RNG, so --metrics-every changed what a run learned, and an
+    evaluation on resume (trainer/best.py's judge) set the run on another course."""
+    train(tiny_config(data, tmp_path / "plain", arch=arch, steps=4, metrics_every=0), log=quiet)
+    train(tiny_config(data, tmp_path / "measured", arch=arch, steps=4, metrics_every=1, keep_best=True), log=quiet)
+    _assert_same_weights(_weights(tmp_path / "plain"), _weights(tmp_path / "measured"))
+
+
+@pytest.mark.parametrize("arch", ["texture", "dcgan"])
 def test_stop_and_resume_equals_an_uninterrupted_run(data, tmp_path, arch):
     train(tiny_config(data, tmp_path / "whole", arch=arch, steps=7), log=quiet)
     train(tiny_config(data, tmp_path / "split", arch=arch, steps=3), log=quiet)  # checkpoint at step 3

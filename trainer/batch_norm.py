@@ -55,7 +55,12 @@ def batch_norm_generator(config: GeneratorConfig) -> Generator:
 def fold_batch_norm(g: Generator) -> Generator:
     """A plain core Generator computing what `g` (from `batch_norm_generator`) computes in eval
     mode, i.e. with its running statistics."""
-    plain = Generator(g.config)
+    # Its random initial weights are all replaced below: drawn without advancing torch's global
+    # RNG, so that evaluating a run (which folds its generator) leaves the training's noise as it
+    # was. Each evaluation used to draw them from it, so --metrics-every changed the weights a run
+    # ended with, and an extra evaluation on resume set it on another course.
+    with torch.random.fork_rng(devices=[]):
+        plain = Generator(g.config)
     for trained_level, plain_level in zip(g.levels, plain.levels):
         for trained, block in zip(trained_level, plain_level):  # every block is a BatchNormConvBlock
             bn = trained.bn
