@@ -74,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         data = args.data or data_folder_for(path)
         # The data at its own resolution; a full-material model's colour against its sets' colour.
         seen_as = card_data_options(model.card.training_command)
-        images = load_training_images(data, set_maps or model.card.maps, args.crop,
-                                      orient=seen_as["orient"]).colour_only()
+        sets = load_training_images(data, set_maps or model.card.maps, args.crop, orient=seen_as["orient"])
+        images = sets.colour_only()
 
         def make_texture(seed: int, size: int, tileable: bool):
             return synthesize(model, SynthesisOptions(seed, size, size, tileable=tileable))
 
-        report = texture_quality(images, make_texture, crop=args.crop, count=args.crops, first_seed=args.first_seed,
-                                 cell=model.config.upsampling, rot90=seen_as["rot90"])
+        report = texture_quality(sets, make_texture, crop=args.crop, count=args.crops, first_seed=args.first_seed,
+                                 cell=model.config.upsampling, rot90=seen_as["rot90"], maps=model.card.maps)
         rows[name] = report
         print(f"== {name} ({model.card.name}, data {data})\n{report.table()}\n", flush=True)
         if not args.no_sheets:

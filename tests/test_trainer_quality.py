@@ -78,6 +78,39 @@ def test_report_puts_real_data_at_its_floor():
     assert "4× downscale" in good.table()
 
 
+def test_report_tells_normals_that_face_sideways_more_than_the_data_does():
+    """A model's normal maps are judged against the data's own: a copy of the data faces out as it
+    does; one whose every other texture tilts its relief 60° to a side is steeper than its data."""
+    real_images = []
+    for i, im in enumerate(_noise_images(6, 256, seed=3)):
+        normal = np.dstack([(im[..., 0] - 0.5) * 0.6, np.zeros_like(im[..., 0]), np.ones_like(im[..., 0])])
+        normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+        real_images.append(np.round(np.dstack([im, normal * 0.5 + 0.5]) * 255).astype(np.uint8))
+    images = ImageSet(real_images, [None] * 6, maps=("colour", "normal"))
+
+    def copy_of_data(seed: int, size: int, tileable: bool):
+        rng = np.random.default_rng(seed)
+        image = real_images[int(rng.integers(6))]
+        y, x = rng.integers(image.shape[0] - size + 1, size=2)
+        return image[y : y + size, x : x + size].astype(np.float32) / 255
+
+    def tilted_every_other(seed: int, size: int, tileable: bool):
+        texture = copy_of_data(seed, size, tileable)
+        if seed % 2:
+            texture[..., 3:6] = np.array([np.sin(np.pi / 3), 0.0, np.cos(np.pi / 3)]) * 0.5 + 0.5
+        return texture
+
+    maps = ("colour", "normal")
+    good = texture_quality(images, copy_of_data, crop=32, count=16, seeds=2, size=256, maps=maps, draws=1)
+    steep = texture_quality(images, tilted_every_other, crop=32, count=16, seeds=2, size=256, maps=maps, draws=1)
+    assert good.facing_out_real == pytest.approx(1.0) and good.facing_out == pytest.approx(1.0)
+    assert good.steeper_than_data is None and "normals facing out, steepest texture" in good.table()
+    assert steep.facing_out == pytest.approx(0.5) and steep.facing_out_lowest == 0.0
+    assert "0.000 of its pixels" in steep.steeper_than_data and "normals steeper than the data's" in steep.table()
+    colour_model = texture_quality(images, lambda *a: copy_of_data(*a)[..., :3], crop=32, count=16, seeds=2, size=256, draws=1)
+    assert colour_model.facing_out is None and "facing out" not in colour_model.table()  # nothing of its own to judge
+
+
 def test_real_scales_draw_large_crops_a_chunk_at_a_time_as_one_batch_would():
     """The 4× scale's real crops are drawn in chunks (bounded memory) but are the very crops one
     batch draws; data no image of which is 4 crops wide has no structure scale."""

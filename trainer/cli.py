@@ -201,10 +201,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     data = args.data or (run.config.data.data if run.run_dir else "")
     if not data:
         raise ConfigError("--data is required when evaluating a model file")
-    # A full-material model is judged by its colour against the colour of the sets it learned from.
+    # A full-material model is judged by its colour against the colour of the sets it learned from,
+    # and by how much of its normals face out against their normal maps.
     images = load_training_images(data, run.config.map_list(), run.config.data.crop_size, run.config.data.max_side,
                                   warn=lambda m: print(f"warning: {m}", file=sys.stderr),
-                                  orient=run.config.data.orient).colour_only()
+                                  orient=run.config.data.orient)
     result = evaluate_run(run, images, args.images, args.seed, resolve_device(args.device))
     print(json.dumps(result.as_dict()) if args.json else result.table())
     return 0

@@ -26,6 +26,7 @@ def evaluate_run(run: LoadedRun, images: ImageSet, count: int = 128, seed: int =
             return synthesize(run.generator, options, device=device)
 
         return texture_quality(images, make_texture, crop=min(REPORT_CROP, data.crop_size), count=count,
-                               cell=run.generator.config.upsampling, flips=data.flips, rot90=data.rot90, seed=seed)
+                               cell=run.generator.config.upsampling, flips=data.flips, rot90=data.rot90, seed=seed,
+                               maps=run.config.map_list())
     fake = generated_crops(run.arch, run.generator, count, torch.device(device), seed)
     return crop_quality(images, fake, flips=data.flips, rot90=data.rot90, seed=seed)

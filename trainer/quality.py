@@ -5,7 +5,10 @@ scales: full texel density (the grain an artist sees up close) and after a 4× b
 4×-larger crops (structure: bricks, boulders, planks). Each SWD stands next to its real-vs-real
 floor, so a ratio of 1 is as close as two samples of the data are to each other. Beside them: the
 colour distance (SWD normalises colour away), the lattice score (a latent-cell grid shows as a
-spectral peak at the cell frequency), and the wrap-seam ratio of tileable textures.
+spectral peak at the cell frequency), and the wrap-seam ratio of tileable textures. For a model
+that learns normal maps, judged on data that has them: the share of its normals facing out, over
+its textures and at its steepest texture, beside the data's own maps (trainer/metrics.py
+steeper_than_data: a seed whose relief faces sideways is a texture an artist gets).
 
 Every SWD and colour figure is a mean over REPORT_DRAWS independent draws of real crops: one
 draw of 128 crops is a small sample of a set of mixed sub-styles, and its real-vs-real floor moved
@@ -27,7 +30,9 @@ import numpy as np
 import torch
 
 from .data import CropSampler, ImageSet
-from .metrics import as_nchw, colour_distance, swd
+from blender_ganart.core.model_maps import COLOUR_ONLY, channel_slices
+
+from .metrics import as_nchw, colour_distance, facing_out, steeper_than_data, swd
 
 # (seed, size, tileable) → (size, size, 3) float32 texture in [0, 1], as the add-on makes it.
 TextureMaker = Callable[[int, int, bool], np.ndarray]
@@ -52,6 +57,13 @@ class QualityReport:
     lattice: float | None = None
     lattice_real: float | None = None
     seam: float | None = None  # mean jump across the wrap seam ÷ mean jump between neighbours
+    # Shares of normals facing out: the mean over the generated textures and their steepest, and
+    # the same over the data's maps (None: the model or the data has no normal maps).
+    facing_out: float | None = None
+    facing_out_lowest: float | None = None
+    facing_out_real: float | None = None
+    facing_out_real_lowest: float | None = None
+    steeper_than_data: str | None = None  # why the normals are steeper than the data's, or None
 
     @property
     def full_ratio(self) -> float:
@@ -75,10 +87,18 @@ class QualityReport:
              None if self.lattice is None else _ratio(self.lattice, self.lattice_real)),
             ("wrap-seam ratio (1 = no seam)", self.seam, None, None),
         ]
+        if self.facing_out is not None:
+            rows += [(f"normals facing out, mean over textures ({COARSE * self.crop_size} px)", self.facing_out,
+                      self.facing_out_real, None),
+                     ("normals facing out, steepest texture", self.facing_out_lowest, self.facing_out_real_lowest, None)]
         lines = [f"{self.crops} generated vs {self.crops} real crops per scale; SWD, colour and floors are means "
                  f"over {self.draws} draws of real crops",
                  f"{'measure':50} {'generated':>10} {'real':>10} {'ratio':>7}"]
-        lines += [f"{name:50} {_fmt(value):>10} {_fmt(floor):>10} {_fmt(ratio):>7}" for name, value, floor, ratio in rows]
+        digits = {name: 3 for name, *_ in rows if name.startswith("normals facing out")}  # shares: 0.896 vs 0.846 matters
+        lines += [f"{name:50} {_fmt(value, digits.get(name, 2)):>10} {_fmt(floor, digits.get(name, 2)):>10} "
+                  f"{_fmt(ratio):>7}" for name, value, floor, ratio in rows]
+        if self.steeper_than_data:
+            lines.append(f"normals steeper than the data's: {self.steeper_than_data}")
         return "\n".join(lines)
 
 
@@ -86,8 +106,8 @@ def _ratio(value: float, floor: float) -> float:
     return value / floor if floor > 0 else float("inf")
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -180,8 +200,11 @@ def real_scales(real: ImageSet, crop: int, count: int, *, flips: bool = True, ro
 
 def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = REPORT_CROP, count: int = 128,
                     cell: int = 32, seeds: int = 16, size: int = 512, flips: bool = True, rot90: bool = True,
-                    seed: int = 0, first_seed: int = 0, draws: int = REPORT_DRAWS) -> QualityReport:
-    """The full report for a generator that makes textures of any size (the texture arch).
+                    seed: int = 0, first_seed: int = 0, draws: int = REPORT_DRAWS,
+                    maps: tuple[str, ...] = COLOUR_ONLY) -> QualityReport:
+    """The full report for a generator that makes textures of any size (the texture arch), whose
+    textures hold `maps` (colour first); `real`'s colour is compared, and its normal maps, if it
+    has them, with the model's.
 
     Each of the `count` crops per scale comes from its own texture (seeds first_seed …
     first_seed + count - 1, each COARSE·crop px: the whole texture box-downscaled for the
@@ -193,8 +216,13 @@ def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = R
     large = COARSE * crop
     fake_full = torch.empty(count, 3, crop, crop)
     fake_coarse = torch.empty(count, 3, crop, crop)
+    normal, real_normal = channel_slices(maps).get("normal"), channel_slices(real.maps).get("normal")
+    facing = []
     for i in range(count):
-        texture = torch.from_numpy(np.ascontiguousarray(make_texture(first_seed + i, large, False)[..., :3]))
+        made = make_texture(first_seed + i, large, False)
+        if normal and real_normal:
+            facing.append(facing_out(made[..., normal] * 2 - 1))
+        texture = torch.from_numpy(np.ascontiguousarray(made[..., :3]))
         texture = texture.permute(2, 0, 1) * 2 - 1
         y, x = (int(v) for v in rng.integers(large - crop + 1, size=2))
         fake_full[i] = texture[:, y : y + crop, x : x + crop]
@@ -210,6 +238,11 @@ def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = R
         report.lattice = lattice_score(textures, cell, window)
         report.lattice_real = lattice_score([im.astype(np.float32) / 255 for im in real.images], cell, window)
     report.seam = float(np.mean([seam_ratio(make_texture(s, 8 * cell, True)) for s in range(4)]))
+    if facing:
+        real_facing = [facing_out(im[..., real_normal] / 127.5 - 1.0) for im in real.images]
+        report.facing_out, report.facing_out_lowest = float(np.mean(facing)), min(facing)
+        report.facing_out_real, report.facing_out_real_lowest = float(np.mean(real_facing)), min(real_facing)
+        report.steeper_than_data = steeper_than_data(facing, real_facing)
     return report
 
 
