@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         # Files of one name from several folders are told apart by their paths.
         name = path.name.removesuffix(MODEL_SUFFIX) if stems.count(path.name) == 1 else str(path)
         data = args.data or data_folder_for(path)
-        # The data at its own resolution; a full-material model's colour against its sets' colour.
+        # The data at its own resolution; a full-material model's colour against its sets' colour,
+        # its normals' facing against their normal maps.
         seen_as = card_data_options(model.card.training_command)
         sets = load_training_images(data, set_maps or model.card.maps, args.crop, orient=seen_as["orient"])
         images = sets.colour_only()

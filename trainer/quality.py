@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .data import CropSampler, ImageSet
 from blender_ganart.core.model_maps import COLOUR_ONLY, channel_slices
 
+from .data import CropSampler, ImageSet
 from .metrics import as_nchw, colour_distance, facing_out, steeper_than_data, swd
 
 # (seed, size, tileable) → (size, size, 3) float32 texture in [0, 1], as the add-on makes it.
