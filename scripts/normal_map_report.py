@@ -40,6 +40,7 @@ from trainer.errors import DataError  # noqa: E402
 from trainer.map_sets import load_map_sets, load_training_images, map_role, read_game_normal  # noqa: E402
 from trainer.metrics import facing_out, steeper_than_data, swd  # noqa: E402
 from trainer.normals import decode, fit_surface  # noqa: E402
+from trainer.quality import maps_facing_out  # noqa: E402
 from trainer.runs import card_data_options  # noqa: E402
 
 TEXTURE = 512  # generated textures are this size; crops are drawn from several seeds
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = load_training_images(args.data, ("colour", "normal"), args.crop, orient=seen_as["orient"])
     print(f"sets with colour+normal: {len(sets)}; with a height too: {complete(args.data, 'height', args.crop)}; "
           f"with specular too: {complete(args.data, 'specular', args.crop)}")
-    facing = [facing_out(im[..., 3:6] / 127.5 - 1.0) for im in sets.images]
+    facing = maps_facing_out(sets)
     print(f"pixels facing out (z above |x| and |y|) in the real normal maps: mean {np.mean(facing):.3f}, "
           f"lowest {min(facing):.3f} (tests/test_bundled_models.py holds a material model to this)")
     if args.counts_only:

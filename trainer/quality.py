@@ -94,12 +94,19 @@ class QualityReport:
         lines = [f"{self.crops} generated vs {self.crops} real crops per scale; SWD, colour and floors are means "
                  f"over {self.draws} draws of real crops",
                  f"{'measure':50} {'generated':>10} {'real':>10} {'ratio':>7}"]
-        digits = {name: 3 for name, *_ in rows if name.startswith("normals facing out")}  # shares: 0.896 vs 0.846 matters
-        lines += [f"{name:50} {_fmt(value, digits.get(name, 2)):>10} {_fmt(floor, digits.get(name, 2)):>10} "
-                  f"{_fmt(ratio):>7}" for name, value, floor, ratio in rows]
+        for name, value, floor, ratio in rows:
+            digits = 3 if name.startswith("normals facing out") else 2  # shares: 0.896 against 0.846 matters
+            lines.append(f"{name:50} {_fmt(value, digits):>10} {_fmt(floor, digits):>10} {_fmt(ratio):>7}")
         if self.steeper_than_data:
             lines.append(f"normals steeper than the data's: {self.steeper_than_data}")
         return "\n".join(lines)
+
+
+def maps_facing_out(images: ImageSet) -> list[float] | None:
+    """Each image's share of normals facing out (trainer/metrics.py facing_out), the whole map as
+    an artist sees it; None for images without normal maps."""
+    normal = channel_slices(images.maps).get("normal")
+    return None if normal is None else [facing_out(im[..., normal] / 127.5 - 1.0) for im in images.images]
 
 
 def _ratio(value: float, floor: float) -> float:
@@ -239,7 +246,7 @@ def texture_quality(real: ImageSet, make_texture: TextureMaker, *, crop: int = R
         report.lattice_real = lattice_score([im.astype(np.float32) / 255 for im in real.images], cell, window)
     report.seam = float(np.mean([seam_ratio(make_texture(s, 8 * cell, True)) for s in range(4)]))
     if facing:
-        real_facing = [facing_out(im[..., real_normal] / 127.5 - 1.0) for im in real.images]
+        real_facing = maps_facing_out(real)
         report.facing_out, report.facing_out_lowest = float(np.mean(facing)), min(facing)
         report.facing_out_real, report.facing_out_real_lowest = float(np.mean(real_facing)), min(real_facing)
         report.steeper_than_data = steeper_than_data(facing, real_facing)

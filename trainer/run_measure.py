@@ -35,7 +35,7 @@ from blender_ganart.core.model_maps import channel_slices
 from .archs import Arch
 from .data import CropSampler, ImageSet
 from .metrics import colour_distance, facing_out, real_vs_real_floor, steeper_than_data, swd, swd_per_level
-from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, real_scales
+from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, maps_facing_out, real_scales
 from .sampling import generated_crops
 
 EVAL_SEED = 20180203  # fixed latents and real crops for metrics, so numbers compare across steps
@@ -61,8 +61,7 @@ class RunMeasure:
             self.floors["coarse_floor"] = self.scales.coarse_floor
         if self.normal:
             self.floors["normal_floor"] = swd(self.real_normals, eval_all[count:, self.normal], seed=EVAL_SEED)
-            # Each whole map's share, as an artist sees a map: its crops' shares vary more.
-            self.data_facing = [facing_out(image[..., self.normal] / 127.5 - 1.0) for image in images.images]
+            self.data_facing = maps_facing_out(images)  # whole maps: their crops' shares vary more
             self.floors["data_facing_out"] = float(np.mean(self.data_facing))
             self.floors["data_facing_out_lowest"] = min(self.data_facing)
 
