@@ -30,6 +30,7 @@ from trainer.errors import ConfigError
 from trainer.export import export_run
 from trainer.loop import train
 from trainer.metrics import facing_out
+from trainer.run_measure import FACING_SEEDS, FACING_SIZE
 
 MAPS = "colour,normal,height,gloss"
 
@@ -228,8 +229,19 @@ def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
         steep = (r["facing_out_lowest"] <= floors["data_facing_out_lowest"] - 0.05 + 1e-3
                  or r["facing_out"] <= min(0.95, floors["data_facing_out"] - 0.05) + 1e-3)
         assert ("steeper_than_data" in r) == steep, r
+    # The facing is judged on the textures an artist gets for the first 32 seeds at 256 px
+    arch = build_arch(resolve(tiny_config(map_data, run, maps=MAPS)))
+    g = arch.build_generator()
+    g.load_state_dict(load_checkpoint(run / "checkpoint.pt")["G_ema"])  # the last step's, measured last
+    plain = arch.inference_generator(g)
+    shares = [facing_out(synthesize(plain, SynthesisOptions(seed, FACING_SIZE, FACING_SIZE))[..., 3:6] * 2 - 1)
+              for seed in FACING_SEEDS]
+    assert len(shares) == 32 and FACING_SIZE == 256 and measured[-1]["step"] == 6
+    assert measured[-1]["facing_out"] == pytest.approx(np.mean(shares), abs=1e-3)
+    assert measured[-1]["facing_out_lowest"] == pytest.approx(min(shares), abs=1e-3)
     best = min(measured, key=lambda r: ("steeper_than_data" in r, r["full_ratio"] + r["normal_ratio"]))
     kept = load_checkpoint(run / "best.pt")
+    assert kept["facing_judged_on"] == "32 seed textures of 256 px"
     assert (kept["step"], kept["measure"]) == (best["step"], "SWD ÷ floor, full density + normals")
     assert kept["score"] == pytest.approx(best["full_ratio"] + best["normal_ratio"], abs=2e-3)
     _, card = export_run(run, tmp_path / "kept.ganart.pt")
@@ -243,13 +255,14 @@ def test_a_resumed_material_run_measures_the_facing_of_a_generator_kept_before_i
     train(tiny_config(map_data, run, steps=4, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
     shutil.copytree(run, twin)  # resumed with its best.pt as this trainer keeps it
     kept = load_checkpoint(run / "best.pt")
-    unjudged = {k: v for k, v in kept.items() if k != "faces_out"}
+    unjudged = {k: v for k, v in kept.items() if k != "facing_judged_on"}  # judged on crops, until 2026-11-28
     save_checkpoint(run / "best.pt", dict(unjudged, score=0.0))  # closer than any step to come
     results = [train(tiny_config(map_data, folder, steps=6, metrics_every=2, keep_best=True, maps=MAPS), resume=True,
                      log=quiet) for folder in (run, twin)]
     assert results[0].rank_digests == results[1].rank_digests  # measuring the kept one changed no training
     judged = load_checkpoint(run / "best.pt")
     assert judged["step"] == kept["step"] and judged["score"] == 0.0  # still first by its score
+    assert judged["facing_judged_on"] == "32 seed textures of 256 px"
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     kept_record = next(r for r in records if r.get("step") == kept["step"] and "swd" in r)
     assert judged["faces_out"] is ("steeper_than_data" not in kept_record)  # the same generator, the same verdict

@@ -235,6 +235,14 @@ def test_sample_seeds_are_the_addons_textures(tmp_path):
     size = arch.cells * arch.gconfig.upsampling
     texture = synthesize(arch.inference_generator(g), SynthesisOptions(9, size, size, tileable=True))
     np.testing.assert_allclose(samples[1].permute(1, 2, 0).numpy(), texture * 2 - 1, atol=1e-5)
+    # At a size of its own (the normals' facing is judged on 256 px textures, run_measure.py)
+    other = 4 * size
+    larger = seed_images(arch, g, torch.device("cpu"), seeds=(9,), size=other)
+    texture = synthesize(arch.inference_generator(g), SynthesisOptions(9, other, other, tileable=True))
+    assert larger.shape[-2:] == (other, other)
+    np.testing.assert_allclose(larger[0].permute(1, 2, 0).numpy(), texture * 2 - 1, atol=1e-5)
+    with pytest.raises(ValueError, match="whole number"):
+        seed_images(arch, g, torch.device("cpu"), seeds=(9,), size=other + 1)
 
 
 @pytest.mark.parametrize("arch_name", ["texture", "dcgan", "mlp"])
@@ -435,8 +443,12 @@ def test_keep_best_keeps_a_step_facing_out_like_its_data_before_any_steeper_one(
     assert (kept["step"], kept["score"], kept["faces_out"]) == (6, 5.5, True)
     # A resumed run goes on ranking where it stopped
     assert not BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True).offer(8, 1.0, "m", g, faces_out=False)
-    # One kept by a trainer that did not judge facing waits to be judged (the run measures it)…
-    unjudged = {k: v for k, v in kept.items() if k != "faces_out"}
+    # One kept by a trainer that did not judge facing, or judged it on crops, waits to be judged…
+    unjudged = {k: v for k, v in kept.items() if k not in ("faces_out", "facing_judged_on")}
+    on_crops = {k: v for k, v in kept.items() if k != "facing_judged_on"}
+    for older in (unjudged, on_crops):
+        save_checkpoint(tmp_path / "best.pt", older)
+        assert BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True).unjudged["step"] == 6
     save_checkpoint(tmp_path / "best.pt", unjudged)
     keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True)
     assert keeper.unjudged["step"] == 6

@@ -58,12 +58,15 @@ class Arch:
         """The generator to sample and evaluate: `g` itself unless the arch changes it for use."""
         return g
 
-    def seed_noise(self, seeds: list[int]) -> PixelNoise | None:
+    def seed_noise(self, seeds: list[int], size: int | None = None) -> PixelNoise | None:
         """Pixel noise for fixed seeds, for generators that take it."""
         return None
 
-    def seed_latents(self, seeds: list[int]) -> torch.Tensor:
-        """Latents for fixed seeds, the same in every run and process."""
+    def seed_latents(self, seeds: list[int], size: int | None = None) -> torch.Tensor:
+        """Latents for fixed seeds, the same in every run and process (size: the texture's, which
+        only a generator of any size can choose)."""
+        if size not in (None, self.crop):
+            raise ValueError(f"this generator makes {self.crop} px images only, not {size} px")
         zs = []
         for seed in seeds:
             gen = torch.Generator().manual_seed(seed)
@@ -138,13 +141,23 @@ class TextureArch(Arch):
     def makes_crops_of(self, crop: int) -> bool:
         return True  # any size: the field is drawn a cell larger than the crop
 
-    def seed_latents(self, seeds: list[int]) -> torch.Tensor:
-        """Exactly the fields the add-on draws for these seeds (tileable, at this field size)."""
-        return torch.cat([torch.from_numpy(latent_field(self.gconfig, seed, self.cells, self.cells)) for seed in seeds])
+    def seed_latents(self, seeds: list[int], size: int | None = None) -> torch.Tensor:
+        """Exactly the fields the add-on draws for these seeds' tileable textures of `size` px
+        (None: the sample grid's field, a cell larger than the crop)."""
+        cells = self._seed_cells(size)
+        return torch.cat([torch.from_numpy(latent_field(self.gconfig, seed, cells, cells)) for seed in seeds])
 
-    def seed_noise(self, seeds: list[int]) -> PixelNoise:
+    def seed_noise(self, seeds: list[int], size: int | None = None) -> PixelNoise:
         """The pixel noise the add-on draws for these seeds on the same fields."""
-        return PixelNoise(tuple(seeds), (self.cells, self.cells))
+        cells = self._seed_cells(size)
+        return PixelNoise(tuple(seeds), (cells, cells))
+
+    def _seed_cells(self, size: int | None) -> int:
+        if size is None:
+            return self.cells
+        if size % self.gconfig.upsampling:
+            raise ValueError(f"a seed texture is a whole number of {self.gconfig.upsampling} px cells, not {size} px")
+        return size // self.gconfig.upsampling
 
 
 class DCGANArch(Arch):

@@ -13,8 +13,8 @@ normal maps face sideways beyond the data's steepest map (trainer/run_measure.py
 "steeper_than_data") ranks after every step that does not, however close its SWDs: an artist
 would get that relief. (It is still kept while no step has faced out like the data.)
 
-    RUN/best.pt   {"step", "score", "measure", "G_ema", "faces_out"}: written atomically, read
-                  like a checkpoint
+    RUN/best.pt   {"step", "score", "measure", "G_ema", "faces_out", "facing_judged_on"}: written
+                  atomically, read like a checkpoint
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .run_folder import BEST_NAME, RATIOS
+from .run_measure import FACING_JUDGED_ON
 from .state import cpu_state
 
 
@@ -55,19 +56,20 @@ class BestKeeper:
             best_path(run_dir).unlink()
             kept = None
         # One kept by an older trainer (by plain SWD, key "swd") cannot be compared: the next
-        # evaluation's generator replaces it. One kept by a trainer that did not judge its normals
-        # may face sideways: `unjudged` until the run measures it (judge).
+        # evaluation's generator replaces it. One kept by a trainer that did not judge its normals,
+        # or judged them otherwise (on one crop of each latent field, until 2026-11-28), may face
+        # sideways: `unjudged` until the run measures it (judge).
         self.unjudged: dict | None = None
         if kept is not None and "score" in kept:
             self.rank = (not kept.get("faces_out", True), float(kept["score"]))
-            if judges_facing and "faces_out" not in kept:
+            if judges_facing and kept.get("facing_judged_on") != FACING_JUDGED_ON:
                 self.unjudged = kept
 
     def judge(self, faces_out: bool) -> None:
         """Ranks the unjudged kept generator by its normals' facing, measured now, and records it
         in best.pt so that a later resume need not measure it again."""
         kept, self.unjudged = self.unjudged, None
-        save_checkpoint(best_path(self.run_dir), dict(kept, faces_out=faces_out))
+        save_checkpoint(best_path(self.run_dir), dict(kept, faces_out=faces_out, facing_judged_on=FACING_JUDGED_ON))
         self.rank = (not faces_out, float(kept["score"]))
 
     def offer(self, step: int, score: float, measure: str, generator: nn.Module, faces_out: bool = True) -> bool:
@@ -77,7 +79,8 @@ class BestKeeper:
         if not self.enabled or not rank < self.rank:
             return False
         save_checkpoint(best_path(self.run_dir), {"step": int(step), "score": float(score), "measure": measure,
-                                                  "G_ema": cpu_state(generator.state_dict()), "faces_out": faces_out})
+                                                  "G_ema": cpu_state(generator.state_dict()), "faces_out": faces_out,
+                                                  "facing_judged_on": FACING_JUDGED_ON})
         self.rank = rank
         return True
 

@@ -7,11 +7,14 @@ numbers compare across steps and across runs on the same data:
 - "full_ratio" and "coarse_ratio": the quality report's two scales (trainer/quality.py), each SWD
   over its real-vs-real floor, the scales an artist judges a texture at;
 - for a run that learns normals, "swd_normal" and "normal_ratio" (over the normals' own floor),
-  and the share of their pixels facing out ("facing_out", its mean over the 4×-size crops, and
-  "facing_out_lowest"), beside the data's own (the step-0 record): a step whose normals are
-  steeper than the data's steepest map carries "steeper_than_data", and --keep-best passes it by.
-  SWD over a floor is a mean over patches: a Rock (material) step it ranked best had one seed in
-  32 facing sideways on a third of its pixels (0.669 facing out; the rock sets' steepest 0.896).
+  and the share of their pixels facing out ("facing_out", its mean over FACING_SEEDS whole
+  textures of FACING_SIZE px, and "facing_out_lowest"), beside the data's own (the step-0
+  record): a step whose normals are steeper than the data's steepest map carries
+  "steeper_than_data", and --keep-best passes it by. SWD over a floor is a mean over patches: a
+  Rock (material) step it ranked best had one seed in 32 facing sideways on a third of its
+  pixels (0.669 facing out; the rock sets' steepest 0.896). The textures are the ones an artist
+  gets for those seeds, not crops: one random 256 px window per latent field read a candidate's
+  steepest as 0.869 where its 128 seed textures held one at 0.829 (docs/model_history.md).
 
 --keep-best ranks by the ratios (trainer/best.py), not by "swd": a mean over levels is swung by
 its coarsest level (a crop's mean colour), and over a GPU sitting it rated steps best that the
@@ -36,10 +39,13 @@ from .archs import Arch
 from .data import CropSampler, ImageSet
 from .metrics import colour_distance, facing_out, real_vs_real_floor, steeper_than_data, swd, swd_per_level
 from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, maps_facing_out, real_scales
-from .sampling import generated_crops
+from .sampling import generated_crops, seed_images
 
 EVAL_SEED = 20180203  # fixed latents and real crops for metrics, so numbers compare across steps
 RUN_DRAWS = 1  # draws of real crops behind the in-run ratios (module docstring)
+FACING_SEEDS = tuple(range(32))  # the seeds whose whole textures the normals' facing is judged on,
+FACING_SIZE = 256  # at this size: those the bundled models' test judges (tests/test_bundled_models.py)
+FACING_JUDGED_ON = f"{len(FACING_SEEDS)} seed textures of {FACING_SIZE} px"  # recorded with a kept generator
 
 
 class RunMeasure:
@@ -74,35 +80,37 @@ class RunMeasure:
         if self.normal:
             record["swd_normal"] = swd(self.real_normals, fake_all[:, self.normal], seed=EVAL_SEED)
             record["normal_ratio"] = record["swd_normal"] / max(self.floors["normal_floor"], 1e-9)
-        facing: list[float] = []
         steeper = None
-        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all, facing))
+        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all))
         record["full_ratio"] = full
         if coarse is not None:
             record["coarse_ratio"] = coarse
         if self.normal:
-            record["facing_out"], record["facing_out_lowest"] = float(np.mean(facing)), min(facing)
+            facing = self.seed_facing(g, device)
+            record["facing_out"], record["facing_out_lowest"] = float(np.mean(facing)), float(facing.min())
             steeper = steeper_than_data(facing, self.data_facing)
         record = _rounded(record)
         if steeper:
             record["steeper_than_data"] = steeper
         return record
 
-    def _generated_scales(self, g: nn.Module, device: torch.device, fake_all: torch.Tensor,
-                          facing: list[float]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def seed_facing(self, g: nn.Module, device: torch.device) -> np.ndarray:
+        """The share of normals facing out in each of g's FACING_SEEDS textures of FACING_SIZE px,
+        drawn as the add-on draws them (the seeds' own fields and pixel noise)."""
+        textures = seed_images(self.arch, g, device, FACING_SEEDS, size=FACING_SIZE)
+        return facing_out(textures[:, self.normal].permute(0, 2, 3, 1).numpy())
+
+    def _generated_scales(self, g: nn.Module, device: torch.device,
+                          fake_all: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """g's colour at the report's two scales, from fixed latents: the top-left full-density
         crop of each 4×-larger crop (the larger crop sits at a random offset already) and the
         whole of it box-downscaled; only the full scale for a generator of one output size.
         Where the training crop is that size already (the GPU recipe's 256 px, a 64 px run
-        without a 4× scale), its crops `fake_all` serve, rather than drawing as many again.
-        Appends to `facing` each larger crop's share of normals facing out (the largest crops
-        the run draws, nearest to the maps an artist generates), for a run that learns normals."""
+        without a 4× scale), its crops `fake_all` serve, rather than drawing as many again."""
         crop = self.scales.crop
         large = crop if self.scales.coarse is None else COARSE * crop
 
         def scales_of(images: torch.Tensor) -> torch.Tensor:
-            if self.normal:
-                facing.extend(facing_out(images[:, self.normal].permute(0, 2, 3, 1).cpu().numpy()).tolist())
             full = images[:, :3, :crop, :crop]
             return full if self.scales.coarse is None else torch.cat([full, box_downscale(images[:, :3], COARSE)], dim=1)
 

@@ -68,10 +68,13 @@ def generated_crops(arch: Arch, g: nn.Module, count: int, device: torch.device, 
     return run_generator(arch, g, z, device, crop=True, generator=gen, crop_size=crop_size, reduce=reduce)
 
 
-def seed_images(arch: Arch, g: nn.Module, device: torch.device, seeds=SAMPLE_SEEDS) -> torch.Tensor:
-    """One image per fixed seed; for the texture arch the whole periodic tile (it wraps)."""
+def seed_images(arch: Arch, g: nn.Module, device: torch.device, seeds=SAMPLE_SEEDS,
+                size: int | None = None) -> torch.Tensor:
+    """One image per fixed seed; for the texture arch the whole periodic tile (it wraps), of
+    `size` px (None: the sample grid's) as the add-on makes it for that seed."""
     seeds = list(seeds)
-    return run_generator(arch, g, arch.seed_latents(seeds), device, crop=False, noise=arch.seed_noise(seeds))
+    return run_generator(arch, g, arch.seed_latents(seeds, size), device, crop=False,
+                         noise=arch.seed_noise(seeds, size))
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
