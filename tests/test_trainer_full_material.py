@@ -248,6 +248,29 @@ def test_keep_best_ranks_a_material_run_by_its_normals_too(map_data, tmp_path):
     assert f"step {best['step']} of 6 (SWD ÷ floor, full density + normals {kept['score']:.2f})" in card.training_command
 
 
+def test_a_run_asked_to_face_out_more_than_its_data_passes_steeper_steps_by(map_data, tmp_path):
+    """--facing-at-least asks every seed texture's normals to face out beyond a share of their
+    pixels: a step with one that does not is steeper than asked and kept only while none is not
+    (the bundled Rock (material) runs ask the 0.95 its test asks of its first seeds). Asked
+    nearly everything, a young generator's fresh relief channels are steeper on every step."""
+    run = tmp_path / "run"
+    train(tiny_config(map_data, run, steps=4, metrics_every=2, keep_best=True, maps=MAPS, facing_at_least=0.999),
+          log=quiet)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    measured = [r for r in records if "swd" in r]
+    for r in measured:
+        assert (r["facing_out_lowest"] <= 0.999) == ("steeper_than_data" in r), r
+    asked = [r for r in measured if "more than 0.999 asked" in r.get("steeper_than_data", "")]
+    assert asked and all(r["steeper_than_data"].startswith("seed ") for r in asked)
+    kept = load_checkpoint(run / "best.pt")
+    assert kept["facing_judged_on"] == "32 seed textures of 256 px, each above 0.999"
+    assert kept["faces_out"] is all("steeper_than_data" not in r for r in measured if r["step"] == kept["step"])
+    with pytest.raises(ConfigError, match="facing.at.least"):
+        resolve(tiny_config(map_data, run, maps=MAPS, facing_at_least=1.0))
+    with pytest.raises(ConfigError, match="facing-at-least judges the normal maps"):  # a colour run has none
+        resolve(tiny_config(map_data, tmp_path / "colour", facing_at_least=0.9))
+
+
 def test_a_resumed_material_run_measures_the_facing_of_a_generator_kept_before_it_was_judged(map_data, tmp_path):
     """A best.pt kept by a trainer that did not judge normals' facing may face sideways: the
     resumed run measures it once, records the verdict, and ranks it by it (trainer/best.py)."""

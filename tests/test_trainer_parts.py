@@ -25,6 +25,7 @@ from trainer.metrics import (as_nchw, colour_distance, facing_out, laplacian_pyr
 from trainer.archs import build_arch
 from trainer.batch_norm import BatchNormConvBlock, fold_batch_norm, has_batch_norm
 from trainer.best import BestKeeper
+from trainer.run_measure import facing_judgement
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.progress import ProgressLine
 
@@ -361,7 +362,7 @@ def test_recipe_options_become_the_flags_that_give_them_back():
 def test_only_resumable_options_may_change_on_resume():
     assert resumable_options() == sorted(["steps", "max_minutes", "device", "threads", "amp", "checkpoint_every",
                                           "sample_every", "metrics_every", "log_every", "g_lr", "d_lr",
-                                          "r1_gamma", "r1_every", "keep_best"])
+                                          "r1_gamma", "r1_every", "keep_best", "facing_at_least"])
     refuse_fixed_options({"steps": 9, "g_lr": 0.1})
     with pytest.raises(ConfigError, match="--batch, --seed$"):
         refuse_fixed_options({"steps": 9, "seed": 1, "batch": 8})
@@ -434,7 +435,7 @@ def test_keep_best_keeps_a_step_facing_out_like_its_data_before_any_steeper_one(
     """A step whose normals face sideways is kept only while no step has faced out like the data:
     the closest by SWD had a Rock (material) seed facing out on 0.669 of its pixels."""
     g = torch.nn.Linear(2, 2)
-    keeper = BestKeeper(tmp_path, enabled=True, judges_facing=True)
+    keeper = BestKeeper(tmp_path, enabled=True, judges_facing=facing_judgement())
     assert keeper.offer(0, 5.0, "m", g, faces_out=False)  # nothing kept yet: the steep one is better than none
     assert keeper.offer(2, 6.0, "m", g, faces_out=True)  # facing out: kept, though farther by SWD
     assert not keeper.offer(4, 1.0, "m", g, faces_out=False)  # closer by SWD, but steeper: not kept
@@ -442,21 +443,26 @@ def test_keep_best_keeps_a_step_facing_out_like_its_data_before_any_steeper_one(
     kept = load_checkpoint(tmp_path / "best.pt")
     assert (kept["step"], kept["score"], kept["faces_out"]) == (6, 5.5, True)
     # A resumed run goes on ranking where it stopped
-    assert not BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True).offer(8, 1.0, "m", g, faces_out=False)
+    assert not BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement()).offer(8, 1.0, "m", g, faces_out=False)
     # One kept by a trainer that did not judge facing, or judged it on crops, waits to be judged…
     unjudged = {k: v for k, v in kept.items() if k not in ("faces_out", "facing_judged_on")}
     on_crops = {k: v for k, v in kept.items() if k != "facing_judged_on"}
     for older in (unjudged, on_crops):
         save_checkpoint(tmp_path / "best.pt", older)
-        assert BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True).unjudged["step"] == 6
+        assert BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement()).unjudged["step"] == 6
+    # …as does one judged by another --facing-at-least than the resumed run's
+    save_checkpoint(tmp_path / "best.pt", kept)
+    assert BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement()).unjudged is None
+    stricter = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement(0.95))
+    assert stricter.unjudged["step"] == 6 and facing_judgement(0.95) == "32 seed textures of 256 px, each above 0.95"
     save_checkpoint(tmp_path / "best.pt", unjudged)
-    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True)
+    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement())
     assert keeper.unjudged["step"] == 6
     keeper.judge(faces_out=False)  # …and found steep, any step facing out beats it
     assert load_checkpoint(tmp_path / "best.pt")["faces_out"] is False and keeper.unjudged is None
     assert keeper.offer(8, 7.0, "m", g, faces_out=True)
     save_checkpoint(tmp_path / "best.pt", unjudged)
-    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=True)
+    keeper = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement())
     keeper.judge(faces_out=True)  # found facing out, it ranks by its score again
     assert not keeper.offer(8, 7.0, "m", g, faces_out=True)
     # In a colour run, with no normals to judge, it ranks by its score as it always did

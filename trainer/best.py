@@ -25,7 +25,6 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .run_folder import BEST_NAME, RATIOS
-from .run_measure import FACING_JUDGED_ON
 from .state import cpu_state
 
 
@@ -43,10 +42,11 @@ class BestKeeper:
     """Offers each evaluation's generator; keeps it when it ranks first so far: a step whose normals
     face out like the data's before any that is steeper, then the lowest score."""
 
-    def __init__(self, run_dir: Path, enabled: bool, resumed_at: int | None = None, judges_facing: bool = False):
+    def __init__(self, run_dir: Path, enabled: bool, resumed_at: int | None = None, judges_facing: str | None = None):
         """resumed_at: the checkpoint's step when the run resumes, None for a new run;
-        judges_facing: the run learns normals, whose facing out its evaluations judge."""
-        self.run_dir, self.enabled = Path(run_dir), enabled
+        judges_facing: for a run that learns normals, how its evaluations judge their facing out
+        (run_measure.facing_judgement), None for a run without."""
+        self.run_dir, self.enabled, self.judges_facing = Path(run_dir), enabled, judges_facing
         self.rank = (True, float("inf"))  # (steeper than the data, score): lowest first
         kept = read_best(run_dir) if enabled else None
         # A resumed run drops what was kept after its checkpoint: those steps are trained again, and
@@ -57,19 +57,19 @@ class BestKeeper:
             kept = None
         # One kept by an older trainer (by plain SWD, key "swd") cannot be compared: the next
         # evaluation's generator replaces it. One kept by a trainer that did not judge its normals,
-        # or judged them otherwise (on one crop of each latent field, until 2026-11-28), may face
-        # sideways: `unjudged` until the run measures it (judge).
+        # or judged them otherwise (on one crop of each latent field, until 2026-11-28, or by another
+        # --facing-at-least), may face sideways: `unjudged` until the run measures it (judge).
         self.unjudged: dict | None = None
         if kept is not None and "score" in kept:
             self.rank = (not kept.get("faces_out", True), float(kept["score"]))
-            if judges_facing and kept.get("facing_judged_on") != FACING_JUDGED_ON:
+            if judges_facing and kept.get("facing_judged_on") != judges_facing:
                 self.unjudged = kept
 
     def judge(self, faces_out: bool) -> None:
         """Ranks the unjudged kept generator by its normals' facing, measured now, and records it
         in best.pt so that a later resume need not measure it again."""
         kept, self.unjudged = self.unjudged, None
-        save_checkpoint(best_path(self.run_dir), dict(kept, faces_out=faces_out, facing_judged_on=FACING_JUDGED_ON))
+        save_checkpoint(best_path(self.run_dir), dict(kept, faces_out=faces_out, facing_judged_on=self.judges_facing))
         self.rank = (not faces_out, float(kept["score"]))
 
     def offer(self, step: int, score: float, measure: str, generator: nn.Module, faces_out: bool = True) -> bool:
@@ -80,7 +80,7 @@ class BestKeeper:
             return False
         save_checkpoint(best_path(self.run_dir), {"step": int(step), "score": float(score), "measure": measure,
                                                   "G_ema": cpu_state(generator.state_dict()), "faces_out": faces_out,
-                                                  "facing_judged_on": FACING_JUDGED_ON})
+                                                  "facing_judged_on": self.judges_facing})
         self.rank = rank
         return True
 

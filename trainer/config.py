@@ -137,6 +137,11 @@ class RunOptions:
                              "full texel density plus at 4x (plus the normals' for a run that learns them); "
                              "export takes it", resumable=True)
     log_every: int = option(20, "steps between lines in metrics.jsonl", check="at_least_1", resumable=True)
+    facing_at_least: float = option(0.0, "a run that learns normal maps: a step one of whose seed textures (seeds "
+                                    "0-31, 256 px) faces out (+Z leading) on no more than this share of its pixels "
+                                    "is steeper than asked, and --keep-best keeps it only while no step has faced "
+                                    "out (0: asked only to face out like the data's steepest map)", check="unit",
+                                    resumable=True)
 
 
 SECTIONS = {
@@ -287,6 +292,8 @@ def validate(c: TrainConfig) -> None:
                 raise ConfigError(f"{flag(f.name)} {message}, got {values[f.name]}")
     if c.data.max_side and c.data.max_side < crop:
         raise ConfigError(f"{flag('max_side')} {c.data.max_side} is smaller than {flag('crop_size')} {crop}")
+    if c.run.facing_at_least and "normal" not in maps:
+        raise ConfigError(f"{flag('facing_at_least')} judges the normal maps a run learns: add normal to {flag('maps')}")
     scale = c.model.d_context_scale
     if scale > 1 and (c.model.arch != "texture" or crop % scale or crop // scale < 16):
         raise ConfigError(f"{flag('d_context_scale')} {scale} needs the texture arch and a {flag('crop_size')} of at least "

@@ -31,7 +31,7 @@ from .data import CropSampler, ImageSet
 from .errors import ConfigError
 from .map_sets import load_training_images
 from .progress import ProgressLine
-from .run_measure import RunMeasure
+from .run_measure import RunMeasure, facing_judgement
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,
                          summary_text, write_summary)
 from .sampling import save_grid, seed_images
@@ -214,7 +214,7 @@ def _evaluation(s: Setup, images: ImageSet, resume: bool, say: Log) -> Callable[
     if not s.info.is_main:  # only the main rank measures: spare the others drawing crops and floors
         return _measured_on_main_only
     d, count = s.config.data, s.config.run.metrics_images
-    measure = RunMeasure(s.arch, images, count, d.flips, d.rot90)
+    measure = RunMeasure(s.arch, images, count, d.flips, d.rot90, s.config.run.facing_at_least)
     if not resume:
         append_metrics(s.run_dir, {"step": 0, **{k: round(v, 3) for k, v in measure.floors.items()}})
         say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {measure.floors['swd_floor']:.2f}")
@@ -229,7 +229,8 @@ def _measurement(s: Setup, t: TrainState, evaluate: Callable[[nn.Module], dict],
     """An evaluation of G_ema logged to metrics.jsonl at the current step, whose generator is kept
     as the run's best when it is (trainer/best.py; "kept": true in its record)."""
     keeper = BestKeeper(s.run_dir, s.config.run.keep_best and s.info.is_main, resumed_at=t.step if resume else None,
-                        judges_facing="normal" in s.config.map_list())
+                        judges_facing=facing_judgement(s.config.run.facing_at_least)
+                        if "normal" in s.config.map_list() else None)
     if keeper.unjudged is not None:  # kept by a trainer that did not measure its normals' facing: now
         kept = copy.deepcopy(t.G_ema)
         kept.load_state_dict(keeper.unjudged["G_ema"])
