@@ -48,6 +48,7 @@ TEXTURE = 512  # generated textures are this size; crops are drawn from several 
 # model: a Ground (material) candidate read 133.0 on seeds 0-7 and 76.3 / 69.7 / 90.1 on the next
 # eights (`--seeds 8 --first-seed 8` ...), where the file it replaced read 93.6 / 73.6 / 93.8 / 85.8.
 SEEDS = 32
+FIRST_SEEDS_BAR = 0.95  # tests/test_bundled_models.py asks more of each material model's seeds 0-3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the draw of crops (real and generated)")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="textures per model")
     parser.add_argument("--first-seed", type=int, default=0, help="the first texture's seed")
+    parser.add_argument("--size", type=int, default=TEXTURE, help="generated textures' size in px")
     parser.add_argument("--counts-only", action="store_true", help="only the conventions and the sets per map")
     parser.add_argument("--per-map", action="store_true",
                         help="also each game normal map's integrability residual read as OpenGL and as DirectX")
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
           f"with specular too: {complete(args.data, 'specular', args.crop)}")
     facing = maps_facing_out(sets)
     print(f"pixels facing out (z above |x| and |y|) in the real normal maps: mean {np.mean(facing):.3f}, "
-          f"lowest {min(facing):.3f} (tests/test_bundled_models.py holds a material model to this)")
+          f"lowest {min(facing):.3f} (tests/test_bundled_models.py holds a material model to this); "
+          f"{below_bar(facing)}")
     if args.counts_only:
         return 0
     rot90 = seen_as["rot90"]
@@ -92,13 +95,13 @@ def main(argv: list[str] | None = None) -> int:
                  swd(real, normal_crops(derived, args.crop, args.count, args.seed, rot90), seed=args.seed)))
     for path in args.colour_model:
         model = read_model(path)
-        colours = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE))[..., :3] for s in seeds]
+        colours = [synthesize(model, SynthesisOptions(s, args.size, args.size))[..., :3] for s in seeds]
         made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
         rows.append((f"derived from {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
     learned_facing = []
     for path in args.model:
         model = read_model(path)
-        outputs = [synthesize(model, SynthesisOptions(s, TEXTURE, TEXTURE, tileable=False)) for s in seeds]
+        outputs = [synthesize(model, SynthesisOptions(s, args.size, args.size, tileable=False)) for s in seeds]
         made = [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
         rows.append((f"learned by {label(path, args.model)}",
                      swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
@@ -106,15 +109,23 @@ def main(argv: list[str] | None = None) -> int:
         steepest = int(np.argmin(shares))
         steeper = steeper_than_data(shares, facing)
         learned_facing.append(f"  {label(path, args.model):45s} mean {np.mean(shares):.3f}, "
-                              f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]})"
+                              f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]}); {below_bar(shares)}"
                               + (f"; steeper than its data: {steeper}" if steeper else ""))
     print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
     for name, value in rows:
         print(f"  {name:45s} {value:8.2f}")
     if learned_facing:
-        print(f"pixels facing out in the learned normal maps ({args.seeds} seeds of {TEXTURE} px):")
+        print(f"pixels facing out in the learned normal maps ({args.seeds} seeds of {args.size} px):")
         print("\n".join(learned_facing))
     return 0
+
+
+def below_bar(shares: list[float]) -> str:
+    """How many maps face out on less than the bar the bundled test sets seeds 0-3, and on how much:
+    a model faithful to data with such maps has seeds below it too."""
+    below = sorted(share for share in shares if share < FIRST_SEEDS_BAR)
+    listed = ", ".join(f"{share:.3f}" for share in below[:6]) + (", …" if len(below) > 6 else "")
+    return f"below {FIRST_SEEDS_BAR}: {len(below)} of {len(shares)}" + (f" ({listed})" if below else "")
 
 
 def label(path: Path, paths: list[Path]) -> str:

@@ -443,7 +443,8 @@ def test_keep_best_keeps_a_step_facing_out_like_its_data_before_any_steeper_one(
     kept = load_checkpoint(tmp_path / "best.pt")
     assert (kept["step"], kept["score"], kept["faces_out"]) == (6, 5.5, True)
     # A resumed run goes on ranking where it stopped
-    assert not BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement()).offer(8, 1.0, "m", g, faces_out=False)
+    resumed = BestKeeper(tmp_path, enabled=True, resumed_at=6, judges_facing=facing_judgement())
+    assert not resumed.offer(8, 1.0, "m", g, faces_out=False)
     # One kept by a trainer that did not judge facing, or judged it on crops, waits to be judged…
     unjudged = {k: v for k, v in kept.items() if k not in ("faces_out", "facing_judged_on")}
     on_crops = {k: v for k, v in kept.items() if k != "facing_judged_on"}
