@@ -106,7 +106,7 @@ class RunMeasure:
         return record
 
     def _steeper_than_asked(self, facing: np.ndarray) -> str | None:
-        if facing.min() > self.facing_at_least:
+        if not self.facing_at_least or facing.min() > self.facing_at_least:  # 0: nothing asked
             return None
         return (f"seed {FACING_SEEDS[int(facing.argmin())]} faces out on {facing.min():.3f} of its pixels, "
                 f"more than {self.facing_at_least:g} asked")
