@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -313,3 +315,31 @@ def test_a_resumed_material_run_measures_the_facing_of_a_generator_kept_before_i
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     kept_record = next(r for r in records if r.get("step") == kept["step"] and "swd" in r)
     assert judged["faces_out"] is ("steeper_than_data" not in kept_record)  # the same generator, the same verdict
+
+
+def test_keep_best_spread_reads_a_runs_own_figures_again_and_other_latents_beside_them(map_data, tmp_path, capsys):
+    """scripts/keep_best_spread.py: on the latents the run ranked its steps on, its kept and last
+    generators read what metrics.jsonl logged for their steps (the same measure, the same real
+    crops); on another draw of latents the same generator reads otherwise: the spread a kept
+    step's lead sits in."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import keep_best_spread
+
+    run = tmp_path / "run"
+    train(tiny_config(map_data, run, steps=4, metrics_every=2, keep_best=True, maps=MAPS), log=quiet)
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    measured = {r["step"]: r for r in lines if "swd" in r}
+    kept_step = load_checkpoint(run / "best.pt")["step"]
+    rows, floors = keep_best_spread.spread(run, draws=1)
+    kept, last = f"kept (step {kept_step})", "last (step 4)"
+    assert [(r.generator, r.latents) for r in rows] == [(kept, "the run's"), (kept, "draw 1"),
+                                                        (last, "the run's"), (last, "draw 1")]
+    assert set(rows[0].ratios) == {"full_ratio", "normal_ratio"}  # its 40 × 48 px sets hold no 4× crop
+    for row, step in ((rows[0], kept_step), (rows[2], 4)):
+        assert row.ratios == pytest.approx({k: measured[step][k] for k in row.ratios}, abs=2e-3)
+    assert rows[1].ratios["full_ratio"] != pytest.approx(rows[0].ratios["full_ratio"], abs=1e-3)
+    assert floors["run full"] == pytest.approx(next(r["full_floor"] for r in lines if "full_floor" in r), abs=2e-3)
+    assert floors["report full"] > 0 and "run 4x" not in floors
+    assert keep_best_spread.main([str(run), "--draws", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"{kept:<20} the run's" in out and "draw 1" not in out and "report full" in out

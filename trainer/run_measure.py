@@ -82,9 +82,11 @@ class RunMeasure:
             self.floors["data_facing_out"] = float(np.mean(self.data_facing))
             self.floors["data_facing_out_lowest"] = min(self.data_facing)
 
-    def __call__(self, g: nn.Module, device: torch.device) -> dict:
-        """One evaluation of generator g (rounded to 3 decimals, as metrics.jsonl keeps it)."""
-        fake_all = generated_crops(self.arch, g, self.count, device, EVAL_SEED)
+    def __call__(self, g: nn.Module, device: torch.device, latents_seed: int = EVAL_SEED) -> dict:
+        """One evaluation of generator g (rounded to 3 decimals, as metrics.jsonl keeps it).
+        latents_seed: a run ranks its steps on EVAL_SEED's latents; others show how much of a
+        step's lead is those latents' (scripts/keep_best_spread.py)."""
+        fake_all = generated_crops(self.arch, g, self.count, device, latents_seed)
         fake = fake_all[:, :3]
         levels = swd_per_level(self.real, fake, seed=EVAL_SEED)
         record = {"swd": sum(levels) / len(levels), "swd_levels": levels, "colour": colour_distance(self.real, fake)}
@@ -92,7 +94,7 @@ class RunMeasure:
             record["swd_normal"] = swd(self.real_normals, fake_all[:, self.normal], seed=EVAL_SEED)
             record["normal_ratio"] = record["swd_normal"] / max(self.floors["normal_floor"], 1e-9)
         steeper = None
-        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all))
+        full, coarse = self.scales.ratios(*self._generated_scales(g, device, fake_all, latents_seed))
         record["full_ratio"] = full
         if coarse is not None:
             record["coarse_ratio"] = coarse
@@ -117,8 +119,8 @@ class RunMeasure:
         textures = seed_images(self.arch, g, device, FACING_SEEDS, size=FACING_SIZE)
         return facing_out(textures[:, self.normal].permute(0, 2, 3, 1).numpy())
 
-    def _generated_scales(self, g: nn.Module, device: torch.device,
-                          fake_all: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _generated_scales(self, g: nn.Module, device: torch.device, fake_all: torch.Tensor,
+                          latents_seed: int = EVAL_SEED) -> tuple[torch.Tensor, torch.Tensor | None]:
         """g's colour at the report's two scales, from fixed latents: the top-left full-density
         crop of each 4×-larger crop (the larger crop sits at a random offset already) and the
         whole of it box-downscaled; only the full scale for a generator of one output size.
@@ -134,7 +136,8 @@ class RunMeasure:
         if large == self.arch.crop:
             both = scales_of(fake_all)
         else:
-            both = generated_crops(self.arch, g, self.count, device, EVAL_SEED + 1, crop_size=large, reduce=scales_of)
+            both = generated_crops(self.arch, g, self.count, device, latents_seed + 1, crop_size=large,
+                                   reduce=scales_of)
         return both[:, :3], (None if self.scales.coarse is None else both[:, 3:])
 
 
