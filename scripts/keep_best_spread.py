@@ -54,7 +54,7 @@ def spread(run_dir: Path, draws: int = 2, device: str = "cpu") -> tuple[list[Spr
     images = load_training_images(c.data.data, c.map_list(), c.data.crop_size, c.data.max_side,
                                   warn=lambda m: None, orient=c.data.orient)
     measure = RunMeasure(last.arch, images, c.run.metrics_images, c.data.flips, c.data.rot90,
-                         c.run.facing_at_least)
+                         c.run.facing_at_least, c.run.metrics_draws)
     kept = load_run(run_dir, best=True)
     generators: list[tuple[str, LoadedRun]] = [(f"kept (step {kept.step})", kept)] if "best" in kept.info else []
     generators.append((f"last (step {last.step})", last))

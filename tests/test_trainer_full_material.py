@@ -343,3 +343,30 @@ def test_keep_best_spread_reads_a_runs_own_figures_again_and_other_latents_besid
     assert keep_best_spread.main([str(run), "--draws", "0"]) == 0
     out = capsys.readouterr().out
     assert f"{kept:<20} the run's" in out and "draw 1" not in out and "report full" in out
+
+
+def test_metrics_draws_measures_a_run_over_as_many_draws_of_real_crops_as_asked(map_data, tmp_path):
+    """--metrics-draws N: the run's floors and ratios at full density are means over N draws of
+    real crops, as the quality report's are over its eight; one draw's floor can sit a third from
+    their mean, and keep-best ranks by the ratios. keep_best_spread measures such a run as it did."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import keep_best_spread
+
+    from trainer.quality import real_scales
+    from trainer.run_measure import EVAL_SEED
+
+    run = tmp_path / "run"
+    config = tiny_config(map_data, run, steps=2, metrics_every=2, keep_best=True, maps=MAPS, metrics_draws=3)
+    train(config, log=quiet)
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    images = load_training_images(str(map_data), tuple(MAPS.split(",")), 32, 0, warn=lambda m: None)
+    three = real_scales(images, 32, 8, seed=EVAL_SEED, coarse=False, draws=3)
+    assert len(three.full_floors) == 3 and len(set(three.full_floors)) == 3
+    logged_floor = next(r["full_floor"] for r in lines if "full_floor" in r)
+    assert logged_floor == pytest.approx(np.mean(three.full_floors), abs=2e-3)
+    assert logged_floor != pytest.approx(three.full_floors[0], abs=2e-3)  # not the one draw's
+    rows, _ = keep_best_spread.spread(run, draws=0)
+    last = next(r for r in lines if r.get("step") == 2 and "swd" in r)
+    assert rows[-1].ratios["full_ratio"] == pytest.approx(last["full_ratio"], abs=2e-3)
+    with pytest.raises(ConfigError, match="metrics_draws|metrics-draws"):
+        resolve(tiny_config(map_data, run, metrics_draws=0))

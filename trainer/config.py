@@ -132,6 +132,10 @@ class RunOptions:
     sample_every: int = option(500, "steps between sample grids (0 = only at the end)", check="non_negative", resumable=True)
     metrics_every: int = option(1000, "steps between SWD evaluations (0 = only at the end)", check="non_negative", resumable=True)
     metrics_images: int = option(128, "generated and real crops per SWD evaluation", check="at_least_1")
+    metrics_draws: int = option(1, "draws of real crops behind each evaluation's ratios at full density and 4x, "
+                                "their SWDs and floors averaged over the draws as the quality report averages its 8 "
+                                "(a floor drawn once can sit a third from their mean; each draw costs two SWDs per "
+                                "scale per evaluation)", check="at_least_1")
     keep_best: bool = option(False, "keep the generator that measured best (at the start, every --metrics-every "
                              "steps, at the end) in RUN/best.pt, by the quality report's SWD over its floor at "
                              "full texel density plus at 4x (plus the normals' for a run that learns them); "

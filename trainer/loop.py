@@ -214,7 +214,8 @@ def _evaluation(s: Setup, images: ImageSet, resume: bool, say: Log) -> Callable[
     if not s.info.is_main:  # only the main rank measures: spare the others drawing crops and floors
         return _measured_on_main_only
     d, count = s.config.data, s.config.run.metrics_images
-    measure = RunMeasure(s.arch, images, count, d.flips, d.rot90, s.config.run.facing_at_least)
+    measure = RunMeasure(s.arch, images, count, d.flips, d.rot90, s.config.run.facing_at_least,
+                         s.config.run.metrics_draws)
     if not resume:
         append_metrics(s.run_dir, {"step": 0, **{k: round(v, 3) for k, v in measure.floors.items()}})
         say(f"SWD real-vs-real floor ({count} vs {count} crops of {d.crop_size} px): {measure.floors['swd_floor']:.2f}")

@@ -22,11 +22,15 @@ numbers compare across steps and across runs on the same data:
 its coarsest level (a crop's mean colour), and over a GPU sitting it rated steps best that the
 report then found farther from the data at full density (README, "Keeping the best generator").
 
-The ratios here are over one fixed draw of real crops (RUN_DRAWS), not the report's mean over
-eight: ranking a run's steps needs the same crops at every evaluation, not a steady absolute
-figure, and each further draw would cost every evaluation two more SWDs per scale. Their absolute
-values carry that draw's floor (metal's 4× floor was 73.7 on a run's draw, 57.1 as the mean of
-the report's eight), so quote the report's (`trainer eval`), not these.
+The ratios here are by default over one fixed draw of real crops (RUN_DRAWS), not the report's
+mean over eight: ranking a run's steps needs the same crops at every evaluation, not a steady
+absolute figure, and each further draw costs every evaluation two more SWDs per scale. Their
+absolute values carry that draw's floor (metal's 4× floor was 73.7 on a run's draw, 57.1 as the
+mean of the report's eight), so quote the report's (`trainer eval`), not these. The draw also
+weighs the two scales in the sum keep-best ranks by: a Ground (material) run's full-density floor
+was 42.98 against the report's 31.55, its 4× floor 31.94 against 39.34, and the step it kept read
+2.98 / 2.63 × floor by the report where the file before it read 1.99 / 2.03
+(scripts/keep_best_spread.py); `--metrics-draws 8` measures as the report does, at that cost.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from .quality import COARSE, REPORT_CROP, RealScales, box_downscale, maps_facing
 from .sampling import generated_crops, seed_images
 
 EVAL_SEED = 20180203  # fixed latents and real crops for metrics, so numbers compare across steps
-RUN_DRAWS = 1  # draws of real crops behind the in-run ratios (module docstring)
+RUN_DRAWS = 1  # draws of real crops behind the in-run ratios by default (module docstring; --metrics-draws)
 FACING_SEEDS = tuple(range(32))  # the seeds whose whole textures the normals' facing is judged on,
 FACING_SIZE = 256  # at this size: those the bundled models' test judges (tests/test_bundled_models.py)
 
@@ -60,9 +64,10 @@ class RunMeasure:
     """The real side of every evaluation, drawn once per run: crops and floors."""
 
     def __init__(self, arch: Arch, images: ImageSet, count: int, flips: bool = True, rot90: bool = True,
-                 facing_at_least: float = 0.0):
+                 facing_at_least: float = 0.0, draws: int = RUN_DRAWS):
         """facing_at_least: the share of pixels every seed texture's normals must face out on
-        beyond their data's ask (--facing-at-least; 0: the data's ask only)."""
+        beyond their data's ask (--facing-at-least; 0: the data's ask only). draws: the draws of
+        real crops behind the ratios at both scales (--metrics-draws)."""
         self.arch, self.count, self.facing_at_least = arch, count, facing_at_least
         crop = arch.crop
         eval_all = CropSampler(images, crop, EVAL_SEED, flips, rot90).sample(2 * count)
@@ -71,7 +76,7 @@ class RunMeasure:
         self.real_normals = eval_all[:count, self.normal] if self.normal else None
         full_crop = min(REPORT_CROP, crop)
         self.scales: RealScales = real_scales(images, full_crop, count, flips=flips, rot90=rot90, seed=EVAL_SEED,
-                                              coarse=arch.makes_crops_of(COARSE * full_crop), draws=RUN_DRAWS)
+                                              coarse=arch.makes_crops_of(COARSE * full_crop), draws=draws)
         self.floors = {"swd_floor": real_vs_real_floor(eval_all[:, :3], seed=EVAL_SEED),
                        "full_floor": self.scales.full_floor}
         if self.scales.coarse_floor is not None:
