@@ -2,13 +2,13 @@
 generator a run kept and of its last one, on the latents the run ranked its steps on and on other
 draws of latents, beside the floors the quality report divides by.
 
-A run ranks its steps on one fixed set of latents against one draw of real crops (RUN_DRAWS), so
-the step it keeps is the best of some thirty evaluations on those latents: part of its lead can
-belong to them, not to the generator, and a floor drawn once can sit far from the report's mean
-over eight draws, which weighs the two scales unevenly in the sum keep-best ranks by. Where the
-kept generator's figures on other latents stand well above those on the run's own, its rank was
-luck; `trainer eval RUN` (or `--last`) gives the report's verdict (docs/model_history.md, Ground
-(material)'s 65-minute trial).
+A run ranks its steps on one fixed set of latents against one draw of real crops (RUN_DRAWS;
+more with --metrics-draws), so the step it keeps is the best of some thirty evaluations on those
+latents: part of its lead can belong to them, not to the generator, and a floor drawn once can sit
+far from the report's mean over eight draws, which weighs the two scales unevenly in the sum
+keep-best ranks by. Where the kept generator's figures on other latents stand well above those
+on the run's own, its rank was luck; `trainer eval RUN` (or `--last`) gives the report's verdict
+(docs/model_history.md, Ground (material)'s 65-minute trial).
 
     .venv/bin/python scripts/keep_best_spread.py runs/s29/bundled-ground-maps --draws 2
 """
@@ -47,8 +47,8 @@ def latent_seeds(draws: int) -> list[int]:
 
 
 def spread(run_dir: Path, draws: int = 2, device: str = "cpu") -> tuple[list[SpreadRow], dict[str, float]]:
-    """The rows above for the kept and the last generator, and the floors: the run's (one draw)
-    and the report's (the mean over its draws of real crops)."""
+    """The rows above for the kept and the last generator, and the floors: the run's (over its
+    --metrics-draws draws of real crops, one by default) and the report's (the mean over its eight)."""
     last = load_run(run_dir)
     c = last.config
     images = load_training_images(c.data.data, c.map_list(), c.data.crop_size, c.data.max_side,
@@ -80,7 +80,8 @@ def format_rows(rows: list[SpreadRow], floors: dict[str, float]) -> str:
     for row in rows:
         lines.append(f"{row.generator:<20} {row.latents:<10} " + " ".join(f"{row.ratios[k]:8.2f}" for k in keys))
     lines.append("SWD ×10³ floors: " + ", ".join(f"{name} {value:.2f}" for name, value in floors.items())
-                 + " (the run's: one draw of real crops; the report's: the mean over its draws)")
+                 + " (the run's: over its --metrics-draws draws of real crops, one unless asked; the report's:"
+                 " the mean over its eight)")
     return "\n".join(lines)
 
 
