@@ -16,6 +16,8 @@ from blender_ganart.core.latent import latent_field
 from blender_ganart.core.network import Generator
 from trainer_support import tiny_config
 from trainer import augment as aug
+from trainer.adaptive_augment import AugmentStrength
+from trainer.distributed import DistInfo
 from trainer import losses
 from trainer.config import PRESETS, TrainConfig, load_config, override, refuse_fixed_options, resolve, resumable_options
 from trainer.errors import ConfigError
@@ -99,6 +101,68 @@ def test_augmentations_are_differentiable_and_cutout_removes_a_quarter():
     assert x.grad is not None and x.grad.abs().sum() > 0
     cut = aug.cutout(torch.ones(16, 3, 32, 32))
     assert (cut == 0).float().mean().item() == pytest.approx(0.25)
+
+
+def test_augmentations_apply_to_each_image_with_probability_p():
+    """At p = 0 D sees the images as they are; at p = 1 exactly what the ops alone make (the same
+    draws, so runs from before p existed go on unchanged); in between, some images of a batch are
+    augmented and the others left whole."""
+    x = torch.rand(64, 3, 16, 16)
+    torch.manual_seed(5)
+    assert torch.equal(aug.augment(x, ("color", "translation", "cutout"), 0.0), x)
+    torch.manual_seed(5)
+    always = aug.augment(x, ("cutout",), 1.0)
+    torch.manual_seed(5)
+    assert torch.equal(always, aug.cutout(x))
+    torch.manual_seed(5)
+    half = aug.augment(x, ("cutout",), 0.5)
+    untouched = sum(torch.equal(a, b) for a, b in zip(half, x))
+    assert 16 < untouched < 48, untouched
+    assert all(torch.equal(h, x_) or (h == 0).any() for h, x_ in zip(half, x))
+
+
+def _strength(target=0.6, kimg=0.1, p=0.0):
+    return AugmentStrength(target, kimg, p=p)
+
+
+def test_augment_strength_rises_while_d_is_sure_of_the_reals_and_falls_while_it_is_not():
+    """ADA's rule: every 4 D steps p moves by the images seen over kimg thousand, towards more
+    augmentation while E[sign D(real)] is above the target, towards less below it, within [0, 1]."""
+    no_ddp, cpu = DistInfo(rank=0, world_size=1, local_rank=0), torch.device("cpu")
+    s = _strength()
+    for _ in range(3):
+        s.observe(torch.ones(5), no_ddp, cpu)
+    assert s.p == 0.0 and s.last_r is None  # no adjustment before the 4th step
+    s.observe(torch.ones(5), no_ddp, cpu)
+    assert s.p == pytest.approx(20 / 100) and s.last_r == 1.0  # 20 reals, over 100 images from 0 to 1
+    for _ in range(4 * 10):
+        s.observe(torch.ones(5), no_ddp, cpu)
+    assert s.p == 1.0  # held at 1
+    sure_of_fakes = torch.tensor([1.0, -1.0, -1.0, -2.0, 3.0])  # E[sign] = -0.2: below the target
+    for _ in range(4):
+        s.observe(sure_of_fakes, no_ddp, cpu)
+    assert s.p == pytest.approx(0.8) and s.last_r == pytest.approx(-0.2)
+    on_target = torch.tensor([1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0])  # E[sign] = 0.2
+    s2 = _strength(target=0.2, p=0.5)
+    for _ in range(4):
+        s2.observe(on_target, no_ddp, cpu)
+    assert s2.p == 0.5  # at the target it stays
+    restored = _strength(p=0.3)
+    s.observe(torch.ones(5), no_ddp, cpu)
+    restored.load_state_dict(s.state_dict())
+    assert restored.state_dict() == s.state_dict() and restored.count == 5 and restored.steps == 1
+
+
+def test_augment_strength_off_keeps_every_augmentation_on():
+    """--ada-target 0 (the default): p is 1 whatever D does, and a run resumed without the option
+    goes back to augmenting every image."""
+    no_ddp, cpu = DistInfo(rank=0, world_size=1, local_rank=0), torch.device("cpu")
+    off = _strength(target=0.0, p=1.0)
+    for _ in range(8):
+        off.observe(-torch.ones(4), no_ddp, cpu)
+    assert off.probability == 1.0 and off.record() == {}
+    assert _strength(target=0.0, p=0.2).probability == 1.0
+    assert set(_strength(p=0.2).record()) == {"augment_p"}
 
 
 # ---- metrics ---------------------------------------------------------------------------------------
@@ -362,7 +426,8 @@ def test_recipe_options_become_the_flags_that_give_them_back():
 def test_only_resumable_options_may_change_on_resume():
     assert resumable_options() == sorted(["steps", "max_minutes", "device", "threads", "amp", "checkpoint_every",
                                           "sample_every", "metrics_every", "log_every", "g_lr", "d_lr",
-                                          "r1_gamma", "r1_every", "keep_best", "facing_at_least"])
+                                          "r1_gamma", "r1_every", "keep_best", "facing_at_least", "ada_target",
+                                          "ada_kimg"])
     refuse_fixed_options({"steps": 9, "g_lr": 0.1})
     with pytest.raises(ConfigError, match="--batch, --seed$"):
         refuse_fixed_options({"steps": 9, "seed": 1, "batch": 8})

@@ -238,6 +238,42 @@ def test_stop_and_resume_equals_an_uninterrupted_run(data, tmp_path, arch):
     assert steps == [1, 2, 3, 4, 5, 6, 7]  # nothing logged twice
 
 
+def test_adaptive_augmentation_moves_p_logs_it_and_resumes_bit_exactly(data, tmp_path):
+    """--ada-target: p starts at 0 and moves by the images seen over --ada-kimg thousand every 4 D
+    steps, up while D's E[sign D(real)] is above the target and down (to no lower than 0) below it,
+    as metrics.jsonl shows; a run stopped between two adjustments (step 6 of 12) and resumed ends
+    with the weights and the p of a run never stopped."""
+    ada = dict(augment="translation,color,cutout", ada_target=0.01, ada_kimg=0.05)
+    train(tiny_config(data, tmp_path / "whole", steps=12, **ada), log=quiet)
+    train(tiny_config(data, tmp_path / "split", steps=6, **ada), log=quiet)
+    assert load_checkpoint(tmp_path / "split" / "checkpoint.pt")["augment"]["steps"] == 2
+    train(tiny_config(data, tmp_path / "split", steps=12, **ada), resume=True, log=quiet)
+    _assert_same_weights(_weights(tmp_path / "whole"), _weights(tmp_path / "split"))
+    whole = load_checkpoint(tmp_path / "whole" / "checkpoint.pt")["augment"]
+    assert whole == load_checkpoint(tmp_path / "split" / "checkpoint.pt")["augment"]
+    records = [json.loads(line) for line in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in records if "d_loss" in r]
+    assert [r["augment_p"] for r in records[:3]] == [0.0] * 3 and "d_real_sign" not in records[2]
+    p = 0.0
+    for r in records[3::4]:  # steps 4, 8, 12: 16 real crops each time, 0.32 of the way from 0 to 1
+        p = min(1.0, max(0.0, p + (0.32 if r["d_real_sign"] > 0.01 else -0.32)))
+        assert r["augment_p"] == pytest.approx(p, abs=1e-4)
+    assert whole["p"] == pytest.approx(p) and p > 0  # this tiny D is sure of the reals by step 12
+
+
+def test_adaptive_augmentation_can_start_on_resume_from_every_image_augmented(data, tmp_path):
+    """A run whose D won is continued with --ada-target: the option is resumable, and p goes on
+    from 1 (what the run did until then) rather than dropping the augmentation at once."""
+    run = tmp_path / "run"
+    assert main(tiny_cli_args(data, run, steps=3)) == 0
+    assert load_checkpoint(run / "checkpoint.pt")["augment"]["p"] == 1.0
+    assert main(["train", "--resume", str(run), "--steps", "8", "--ada-target", "0.9", "--ada-kimg", "0.1"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if "d_loss" in line]
+    assert [("augment_p" in r) for r in records] == [False] * 3 + [True] * 5
+    assert records[3]["augment_p"] == 1.0 and records[-1]["augment_p"] < 1.0  # 0.96 or 1.04 → held at 1: moved down
+    assert json.loads((run / "config.json").read_text())["augment"]["ada_target"] == 0.9
+
+
 def test_r1_can_start_on_resume(data, tmp_path):
     """A run whose discriminator wins is continued with R1 from its checkpoint: the penalty is
     applied (logged) from the resumed step on, and the run records the command that added it."""

@@ -11,10 +11,16 @@ from __future__ import annotations
 import torch
 
 
-def augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
-    """(N, C, H, W) in about [-1, 1] → same shape; every op is differentiable in x."""
+def augment(x: torch.Tensor, policy: tuple[str, ...], p: float = 1.0) -> torch.Tensor:
+    """(N, C, H, W) in about [-1, 1] → same shape; every op is differentiable in x. Below p = 1
+    each op applies to each image with probability p (the adaptive strength); at p = 1 it draws
+    nothing more than the ops do, so runs from before p existed go on as they were."""
     for name in policy:
-        x = _OPS[name](x)
+        changed = _OPS[name](x)
+        if p < 1:
+            applies = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < p
+            changed = torch.where(applies, changed, x)
+        x = changed
     return x
 
 

@@ -117,6 +117,11 @@ class OptimOptions:
 class AugmentOptions:
     augment: str | None = option(None, "differentiable augmentations for D, comma-separated from color,translation,cutout ('' = none)")
     seam_shift: bool | None = option(None, "roll real and fake batches by the same random wrap-around shift before D")
+    ada_target: float = option(0.0, "adapt how often --augment applies (per image, probability p) to hold the share of "
+                               "real crops D scores as real, E[sign D(real)], at this target (ADA; 0.6 is its paper's); "
+                               "0 = every augmentation on every image", check="unit", resumable=True)
+    ada_kimg: float = option(10.0, "with --ada-target: thousands of images for p to move from 0 to 1",
+                             check="positive", resumable=True)
 
 
 @dataclass(frozen=True)
@@ -238,8 +243,9 @@ def flag(name: str) -> str:
 
 
 def resumable_options() -> list[str]:
-    """The options `--resume` may change: the schedule and machine, and the learning rates
-    (lowering them is the usual way to continue a run that diverged from its last checkpoint)."""
+    """The options `--resume` may change: the schedule and machine, the learning rates (lowering
+    them is the usual way to continue a run that diverged from its last checkpoint), and what
+    holds a discriminator that has won in check (R1, adaptive augmentation)."""
     return sorted(f.name for f in option_fields() if f.metadata["resumable"])
 
 

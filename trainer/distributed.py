@@ -86,6 +86,15 @@ def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
     return bool(value.item() > 0)
 
 
+def sum_over_ranks(values: tuple[float, ...], info: DistInfo, device: torch.device) -> tuple[float, ...]:
+    """Each value summed over every rank (the values themselves without DDP)."""
+    if not info.enabled:
+        return values
+    total = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return tuple(float(v) for v in total.tolist())
+
+
 def weights_digest(*modules: nn.Module) -> str:
     """SHA-256 of every parameter's bytes: equal digests mean bit-identical weights. (Buffers are
     left out: batch-norm running statistics legitimately differ between ranks that saw different

@@ -30,6 +30,7 @@ from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet
 from .errors import ConfigError
 from .map_sets import load_training_images
+from .adaptive_augment import AugmentStrength
 from .progress import ProgressLine
 from .run_measure import RunMeasure, facing_judgement
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,
@@ -103,7 +104,8 @@ def _run_steps(s: Setup, t: TrainState, measure: Callable[[], dict]) -> str:
             window.add(d, g, c.optim.batch)
             progress.update(t.step, window.images_per_second(), d, g)
             if s.info.is_main and (t.step % c.run.log_every == 0 or t.step == c.run.steps):
-                append_metrics(s.run_dir, window.record(t.step, t.images_seen, time.monotonic() - started))
+                append_metrics(s.run_dir, {**window.record(t.step, t.images_seen, time.monotonic() - started),
+                                           **t.augment.record()})
                 window = LossWindow()
             if s.info.is_main and c.run.sample_every and t.step % c.run.sample_every == 0:
                 save_grid(seed_images(s.arch, t.G_ema, s.device), sample_path(s.run_dir, t.step))
@@ -112,6 +114,8 @@ def _run_steps(s: Setup, t: TrainState, measure: Callable[[], dict]) -> str:
                 kept = " (the best so far: kept)" if record.get("kept") else ""
                 if "steeper_than_data" in record:
                     kept += f" (its normals are steeper than the data's: {record['steeper_than_data']})"
+                if t.augment.adaptive:
+                    kept += f" (augment p {t.augment.p:.2f})"
                 progress.note(f"step {t.step}: SWD {record['swd']:.2f}, colour distance {record['colour']:.2f}, "
                               f"{measure_name(record)} {kept_by(record):.2f}{kept}")
 
@@ -181,7 +185,8 @@ def _initial_state(s: Setup, images: ImageSet, resume: bool, say: Log) -> TrainS
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     betas = (c.optim.beta1, c.optim.beta2)
     t = TrainState(G, D, G_ema, torch.optim.Adam(generator_groups(G, c.optim.g_lr), lr=c.optim.g_lr, betas=betas),
-                   torch.optim.Adam(D.parameters(), lr=c.optim.d_lr, betas=betas), _sampler(s, images))
+                   torch.optim.Adam(D.parameters(), lr=c.optim.d_lr, betas=betas), _sampler(s, images),
+                   AugmentStrength(c.augment.ada_target, c.augment.ada_kimg, p=0.0 if c.augment.ada_target else 1.0))
     if resume:
         ckpt = load_checkpoint(s.run_dir / CHECKPOINT_NAME)
         t.load_state_dict(ckpt)
@@ -252,7 +257,8 @@ def _finish(s: Setup, t: TrainState, stopped_by: str, measure: Callable[[], dict
     """Final samples and metrics (unless stopped by a signal), summary.json and the closing lines."""
     digests = ddp.gather_objects(ddp.weights_digest(t.G, t.D, t.G_ema), s.info)
     result = RunResult(s.run_dir, t.step, t.images_seen, stopped_by, t.elapsed_s,
-                       t.images_seen / max(t.elapsed_s, 1e-9), rank_digests=digests)
+                       t.images_seen / max(t.elapsed_s, 1e-9), rank_digests=digests,
+                       rank_augment_p=ddp.gather_objects(t.augment.p, s.info))
     if s.info.is_main:
         if stopped_by in ("done", "time"):
             save_grid(seed_images(s.arch, t.G_ema, s.device), sample_path(s.run_dir, None))

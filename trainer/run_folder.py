@@ -47,6 +47,7 @@ class RunResult:
     images_per_second: float
     final_metrics: dict = field(default_factory=dict)
     rank_digests: list[str] = field(default_factory=list)
+    rank_augment_p: list[float] = field(default_factory=list)  # each rank's adaptive p (trainer/adaptive_augment.py)
 
 
 def sample_path(run_dir: Path, step: int | None) -> Path:
@@ -150,8 +151,8 @@ def write_summary(run_dir: Path, result: RunResult, world_size: int) -> None:
     summary = {"step": result.step, "images_seen": result.images_seen, "stopped_by": result.stopped_by,
                "seconds": round(result.seconds, 1), "images_per_second": round(result.images_per_second, 2),
                "final_metrics": result.final_metrics, "world_size": world_size,
-               "rank_weight_digests": result.rank_digests,
-               "ranks_identical": len(set(result.rank_digests)) == 1}
+               "rank_weight_digests": result.rank_digests, "rank_augment_p": result.rank_augment_p,
+               "ranks_identical": len(set(result.rank_digests)) == 1 and len(set(result.rank_augment_p)) <= 1}
     write_text_atomically(run_dir / SUMMARY_NAME, json.dumps(summary, indent=2) + "\n")
 
 

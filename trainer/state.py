@@ -7,6 +7,8 @@ The payload is plain data (trainer/checkpoint.py loads it with weights_only=True
     G, D, G_ema  state dicts on the CPU
     opt_G, opt_D optimiser state dicts
     rng, sampler one entry per process (rank order): global RNG states, crop-sampler RNG states
+    augment      the adaptive augmentation's p and its partial count (trainer/adaptive_augment.py;
+                 absent from checkpoints written before it: those runs augmented every image)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .adaptive_augment import AugmentStrength
 from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .data import CropSampler
@@ -30,6 +33,7 @@ class TrainState:
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     sampler: CropSampler  # this process's crops
+    augment: AugmentStrength  # how often D's augmentations apply
     step: int = 0
     images_seen: int = 0
     elapsed_s: float = 0.0  # training time, over every session of the run
@@ -40,6 +44,7 @@ class TrainState:
             "config": config.to_dict(), "step": self.step, "images_seen": self.images_seen, "elapsed_s": self.elapsed_s,
             "G": cpu_state(self.G.state_dict()), "D": cpu_state(self.D.state_dict()), "G_ema": cpu_state(self.G_ema.state_dict()),
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(), "rng": rngs, "sampler": samplers,
+            "augment": self.augment.state_dict(),
         }
 
     def load_state_dict(self, payload: dict) -> None:
@@ -50,6 +55,8 @@ class TrainState:
         self.opt_G.load_state_dict(payload["opt_G"])
         self.opt_D.load_state_dict(payload["opt_D"])
         self.step, self.images_seen, self.elapsed_s = payload["step"], payload["images_seen"], payload["elapsed_s"]
+        self.augment.load_state_dict(payload.get("augment", {"p": 1.0, "signs": 0.0, "count": 0, "steps": 0,
+                                                              "last_r": None}))
 
     def set_learning_rates(self, g_lr: float, d_lr: float) -> None:
         """A resume may change them (lowering them is how a diverged run continues); a group

@@ -56,8 +56,10 @@ class Setup:
         return LOSSES[self.config.loss.loss]
 
 
-def for_d(s: Setup, real: torch.Tensor | None, fake: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """What D sees: the shared wrap-around seam shift, then independent augmentations."""
+def for_d(s: Setup, real: torch.Tensor | None, fake: torch.Tensor, p: float = 1.0
+          ) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """What D sees: the shared wrap-around seam shift, then independent augmentations, each applied
+    to an image with probability p (trainer/adaptive_augment.py)."""
     policy = s.config.augment_list()
     if s.config.augment.seam_shift:
         if real is None:  # G step: the fake alone gets a shift from the same distribution
@@ -65,8 +67,8 @@ def for_d(s: Setup, real: torch.Tensor | None, fake: torch.Tensor) -> tuple[torc
         else:
             real, fake = aug.seam_shift(real, fake)
     if policy:
-        fake = aug.augment(fake, policy)
-        real = aug.augment(real, policy) if real is not None else None
+        fake = aug.augment(fake, policy, p)
+        real = aug.augment(real, policy, p) if real is not None else None
     return real, fake
 
 
@@ -83,9 +85,10 @@ def d_step(s: Setup, t: TrainState, k: int) -> tuple[torch.Tensor, torch.Tensor 
     with s.autocast():
         with torch.no_grad():
             fake = s.arch.fake_batch(t.G, z)
-        real_in, fake_in = for_d(s, real, fake)
+        real_in, fake_in = for_d(s, real, fake, t.augment.probability)
         real_in = real_in.detach().requires_grad_(do_r1)
         real_logits, fake_logits = t.D(real_in), t.D(fake_in)
+        t.augment.observe(real_logits, s.info, s.device)
         d_loss = s.losses[0](real_logits.float(), fake_logits.float())
         total = d_loss
         if do_r1:
@@ -107,7 +110,7 @@ def g_step(s: Setup, t: TrainState) -> torch.Tensor:
     t.D.requires_grad_(False)
     z = s.arch.sample_latents(s.per_rank).to(s.device)
     with s.autocast():
-        _, fake_in = for_d(s, None, s.arch.fake_batch(t.G, z))
+        _, fake_in = for_d(s, None, s.arch.fake_batch(t.G, z), t.augment.probability)
         g_loss = s.losses[1](t.D(fake_in).float())
     check_finite(s, t, "generator", g_loss)
     t.opt_G.zero_grad(set_to_none=True)
