@@ -17,7 +17,7 @@ from trainer import augment
 from trainer.data import CropSampler, ImageSet
 from trainer.errors import DataError
 from trainer.data import find_image_files
-from trainer.map_sets import group_sets, load_map_sets, map_role
+from trainer.map_sets import group_sets, load_map_sets, load_training_images, map_role
 from trainer.normals import decode, encode_unit, orient
 
 N = 32
@@ -295,3 +295,28 @@ def test_the_fetcher_takes_map_sets_with_their_alpha(tmp_path):
     catalog = fetch_textures.load_catalog(fetch_textures.CATALOG)
     assert catalog["map_families"] and all(spec["maps_of"] in catalog["families"]
                                            for spec in catalog["map_families"].values())
+
+
+def test_a_colour_only_run_on_map_sets_is_told_it_would_learn_their_maps_as_colour(tmp_path):
+    """--maps colour (the default) on a folder of map sets reads every image, normal maps too, as a
+    colour texture; the run says so once, with the --maps that learns them, and still loads the
+    folder. A lone `X_n.png` (a colour image whose name ends in a letter) and a folder of plain
+    colour images say nothing."""
+    _save(tmp_path / "sets" / "mud.png", _colour())
+    _save(tmp_path / "sets" / "mud_nm.png", _colour(seed=1))
+    _save(tmp_path / "sets" / "sand.png", _colour(seed=2))
+    _save(tmp_path / "sets" / "sand_h.png", _gray(90))
+    _save(tmp_path / "sets" / "gravel_n.png", _colour(seed=3))
+    said = []
+    images = load_training_images(tmp_path / "sets", ("colour",), 16, warn=said.append)
+    assert len(images.images) == 5 and len(said) == 1
+    assert said[0].startswith("2 of the 5 images are normal, height maps beside their colour image (e.g. mud_nm.png)")
+    assert "--maps colour,normal,height" in said[0]
+    _save(tmp_path / "plain" / "a.png", _colour())
+    _save(tmp_path / "plain" / "b_n.png", _colour(seed=4))
+    quiet = []
+    load_training_images(tmp_path / "plain", ("colour",), 16, warn=quiet.append)
+    assert quiet == []
+    loud = []
+    load_training_images(tmp_path / "sets", ("colour", "normal"), 16, warn=loud.append)
+    assert not any("beside their colour image" in message for message in loud)

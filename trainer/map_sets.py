@@ -251,9 +251,25 @@ def load_training_images(folder: str | Path, maps: tuple[str, ...], crop_size: i
     the rows (trainer/line_direction.py)."""
     if tuple(maps) == ("colour",):
         images = load_image_folder(folder, crop_size, max_side, warn=warn)
+        _warn_of_maps_read_as_colour(images.paths, warn)
     else:
         images = load_map_sets(folder, tuple(maps), crop_size, max_side, warn=warn)
     if orient == "rows":
         turned = turn_lines_to_rows(images.images, images.maps)
         images.turned = [path for path, turn in zip(images.paths, turned) if turn]
     return images
+
+
+def _warn_of_maps_read_as_colour(paths: list[Path], warn: Warn | None) -> None:
+    """A colour-only run on a folder of map sets learns their normal and height maps as colour
+    textures: violet normal maps among the brown ground (a trial here did it on data/ground-maps:
+    34 images where 17 were meant). Say so once, naming what to do, and go on (a folder may mean it)."""
+    beside_colour = [(name, path) for group in group_sets(list(paths), lambda message: None) if group.colour is not None
+                     for name, (path, _) in group.files.items()]
+    if warn is None or not beside_colour:
+        return
+    names = [name for name in MAP_CHANNELS if any(name == found for found, _ in beside_colour)]
+    warn(f"{len(beside_colour)} of the {len(paths)} images are {', '.join(names)} maps beside their colour image "
+         f"(e.g. {beside_colour[0][1].name}), and --maps colour learns them as colour textures: give --maps "
+         f"colour,{','.join(names)} to learn them with their colour, "
+         f"or move them out of the folder")
