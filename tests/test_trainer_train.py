@@ -261,6 +261,25 @@ def test_adaptive_augmentation_moves_p_logs_it_and_resumes_bit_exactly(data, tmp
     assert whole["p"] == pytest.approx(p) and p > 0  # this tiny D is sure of the reals by step 12
 
 
+def test_d_loss_windows_reads_a_runs_logged_losses_and_p_window_by_window(data, tmp_path, capsys):
+    """scripts/d_loss_windows.py: each window's mean, lowest and highest logged D loss are those of
+    the run's metrics.jsonl lines in it, and p is the window's last where the run adapted it."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import d_loss_windows
+
+    run = tmp_path / "run"
+    train(tiny_config(data, run, steps=10, augment="translation,cutout", ada_target=0.01, ada_kimg=0.05), log=quiet)
+    records = d_loss_windows.loss_records(run)
+    assert [r["step"] for r in records] == list(range(1, 11))
+    assert [(first, last) for first, last, _ in d_loss_windows.windows(records, 4, 10)] == [(1, 4), (5, 8), (9, 10)]
+    assert d_loss_windows.main([str(run), "--window", "4", "--up-to", "8"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[1] for row in rows] == ["1-4", "5-8"]
+    second = [r["d_loss"] for r in records[4:8]]
+    assert [float(v) for v in rows[1][2:5]] == pytest.approx([sum(second) / 4, min(second), max(second)], abs=6e-4)
+    assert float(rows[1][5]) == pytest.approx(records[7]["augment_p"], abs=6e-3)
+
+
 def test_adaptive_augmentation_can_start_on_resume_from_every_image_augmented(data, tmp_path):
     """A run whose D won is continued with --ada-target: the option is resumable, and p goes on
     from 1 (what the run did until then) rather than dropping the augmentation at once."""
