@@ -23,6 +23,7 @@ from blender_ganart.core.periodic import is_wave_parameter
 from blender_ganart.core.seeds import mix
 
 from . import distributed as ddp
+from .adaptive_augment import AugmentStrength
 from .archs import build_arch
 from .best import BestKeeper, kept_by, measure_name
 from .checkpoint import load_checkpoint, set_rng_state
@@ -30,7 +31,6 @@ from .config import TrainConfig, flag, resolve
 from .data import CropSampler, ImageSet
 from .errors import ConfigError
 from .map_sets import load_training_images
-from .adaptive_augment import AugmentStrength
 from .progress import ProgressLine
 from .run_measure import RunMeasure, facing_judgement
 from .run_folder import (CHECKPOINT_NAME, LossWindow, RunResult, append_metrics, prepare, sample_path,
