@@ -18,7 +18,7 @@ from blender_ganart.core.model_file import load_model
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from helpers import ROOT
 from trainer_support import quiet, tiny_cli_args, tiny_config, write_texture_folder
-from trainer.checkpoint import load_checkpoint
+from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.cli import main
 from trainer.errors import ConfigError, ExportError, NonFiniteLossError
 from trainer.export import export_run
@@ -291,6 +291,19 @@ def test_adaptive_augmentation_can_start_on_resume_from_every_image_augmented(da
     assert [("augment_p" in r) for r in records] == [False] * 3 + [True] * 5
     assert records[3]["augment_p"] == 1.0 and records[-1]["augment_p"] < 1.0  # 0.96 or 1.04 → held at 1: moved down
     assert json.loads((run / "config.json").read_text())["augment"]["ada_target"] == 0.9
+
+
+def test_a_checkpoint_from_before_adaptive_augmentation_resumes_as_augmenting_every_image(data, tmp_path):
+    """Checkpoints written before p existed have no `augment` entry; their runs applied every
+    augmentation to every image, so a resume with --ada-target starts p from 1."""
+    run = tmp_path / "run"
+    assert main(tiny_cli_args(data, run, steps=3)) == 0
+    payload = load_checkpoint(run / "checkpoint.pt")
+    del payload["augment"]
+    save_checkpoint(run / "checkpoint.pt", {k: v for k, v in payload.items() if k not in ("format", "version")})
+    assert main(["train", "--resume", str(run), "--steps", "4", "--ada-target", "0.9"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if "d_loss" in line]
+    assert records[-1]["augment_p"] == 1.0 and load_checkpoint(run / "checkpoint.pt")["augment"]["steps"] == 1
 
 
 def test_r1_can_start_on_resume(data, tmp_path):

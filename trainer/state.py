@@ -55,8 +55,8 @@ class TrainState:
         self.opt_G.load_state_dict(payload["opt_G"])
         self.opt_D.load_state_dict(payload["opt_D"])
         self.step, self.images_seen, self.elapsed_s = payload["step"], payload["images_seen"], payload["elapsed_s"]
-        self.augment.load_state_dict(payload.get("augment", {"p": 1.0, "signs": 0.0, "count": 0, "steps": 0,
-                                                              "last_r": None}))
+        # A checkpoint from before adaptive augmentation: that run augmented every image (p = 1).
+        self.augment.load_state_dict(payload.get("augment", AugmentStrength(target=0.0, kimg=1.0).state_dict()))
 
     def set_learning_rates(self, g_lr: float, d_lr: float) -> None:
         """A resume may change them (lowering them is how a diverged run continues); a group
