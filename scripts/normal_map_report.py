@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blender_ganart.core.derived_maps import derive_maps  # noqa: E402
-from blender_ganart.core.model_maps import learned_maps  # noqa: E402
+from blender_ganart.core.model_maps import channel_slices, learned_maps  # noqa: E402
 from blender_ganart.core.model_reader import read_model  # noqa: E402
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize  # noqa: E402
 from trainer.data import CropSampler, ImageSet, find_image_files, load_rgb  # noqa: E402
 from trainer.errors import DataError  # noqa: E402
 from trainer.map_sets import load_map_sets, load_training_images, map_role, read_game_normal  # noqa: E402
-from trainer.metrics import facing_out, steeper_than_data, swd  # noqa: E402
+from trainer.metrics import facing_out, steeper_than_data, swd_per_level  # noqa: E402
 from trainer.normals import decode, fit_surface  # noqa: E402
 from trainer.quality import maps_facing_out  # noqa: E402
 from trainer.runs import card_data_options  # noqa: E402
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counts-only", action="store_true", help="only the conventions and the sets per map")
     parser.add_argument("--per-map", action="store_true",
                         help="also each game normal map's integrability residual read as OpenGL and as DirectX")
+    parser.add_argument("--without-noise", type=int, nargs="*", default=[], metavar="LEVEL",
+                        help="also each learned model with this level's pixel noise off (trainer --g-quiet-levels)")
+    parser.add_argument("--coherence", action="store_true",
+                        help="also whether each learned model's normals are the slopes of one surface, and of its height")
     args = parser.parse_args(argv)
     seen_as = data_seen_by([*args.model, *args.colour_model])
     if seen_as is None:
@@ -87,37 +92,110 @@ def main(argv: list[str] | None = None) -> int:
         print(f"real sets as the models saw them: {len(sets.turned)} turned so their lines run along rows, "
               f"{'with' if rot90 else 'without'} 90° turns of the crops")
     real = normal_crops(sets, args.crop, args.count, args.seed, rot90)
-    rows = [("real vs real (floor)", swd(real, normal_crops(sets, args.crop, args.count, args.seed + 1, rot90),
-                                         seed=args.seed))]
+    rows = [("real vs real (floor)", swd_per_level(real, normal_crops(sets, args.crop, args.count, args.seed + 1, rot90),
+                                                   seed=args.seed))]
     derived = ImageSet([np.dstack([im[..., :3], encode(derive_maps(im[..., :3] / 255.0, ("normal",), tileable=False)["normal"])])
                         for im in sets.images], sets.paths, maps=("colour", "normal"))
     rows.append(("derived from the real colour",
-                 swd(real, normal_crops(derived, args.crop, args.count, args.seed, rot90), seed=args.seed)))
+                 swd_per_level(real, normal_crops(derived, args.crop, args.count, args.seed, rot90), seed=args.seed)))
     for path in args.colour_model:
         model = read_model(path)
         colours = [synthesize(model, SynthesisOptions(s, args.size, args.size))[..., :3] for s in seeds]
         made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
-        rows.append((f"derived from {path.name}", swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+        rows.append((f"derived from {path.name}",
+                     swd_per_level(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
     learned_facing = []
     for path in args.model:
         model = read_model(path)
-        outputs = [synthesize(model, SynthesisOptions(s, args.size, args.size, tileable=False)) for s in seeds]
-        made = [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
+        made = learned_normals(model, seeds, args.size)
         rows.append((f"learned by {label(path, args.model)}",
-                     swd(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+                     swd_per_level(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
         shares = [facing_out(normal * 2 - 1) for normal in made]
         steepest = int(np.argmin(shares))
         steeper = steeper_than_data(shares, facing)
         learned_facing.append(f"  {label(path, args.model):45s} mean {np.mean(shares):.3f}, "
                               f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]}); {below_bar(shares)}"
                               + (f"; steeper than its data: {steeper}" if steeper else ""))
-    print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}")
-    for name, value in rows:
-        print(f"  {name:45s} {value:8.2f}")
+        for level in args.without_noise:
+            quiet = without_noise(model, level)
+            rows.append((f"  the same with level {level}'s noise off",
+                         swd_per_level(real, crops_of(learned_normals(quiet, seeds, args.size), args.crop, args.count,
+                                                      args.seed), seed=args.seed)))
+    print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}"
+          f" (mean over Laplacian levels; per level, finest first)")
+    for name, levels in rows:
+        print(f"  {name:45s} {np.mean(levels):8.2f}   [{', '.join(f'{v:.1f}' for v in levels)}]")
     if learned_facing:
         print(f"pixels facing out in the learned normal maps ({args.seeds} seeds of {args.size} px):")
         print("\n".join(learned_facing))
+    if args.coherence:
+        print(coherence_report(args.data, args.crop, args.model, seeds, args.size))
     return 0
+
+
+def learned_normals(model, seeds: range, size: int) -> list[np.ndarray]:
+    """A full-material model's own normal maps (unit length, in [0, 1]) for each seed, untiled."""
+    outputs = [synthesize(model, SynthesisOptions(s, size, size, tileable=False)) for s in seeds]
+    return [learned_maps(output, model.card.maps, ("normal",))[1]["normal"] for output in outputs]
+
+
+def without_noise(model, level: int):
+    """The model with one level's pixel-noise strengths set to zero (what --g-quiet-levels trains):
+    how much of its normal maps' detail that level's noise makes."""
+    name = f"levels.{level}.0.noise_weight"
+    if name not in model.weights:
+        raise SystemExit(f"error: level {level} of {model.card.name} has no pixel noise")
+    return replace(model, weights={**model.weights, name: np.zeros_like(model.weights[name])}, networks={})
+
+
+def coherence_report(folder: Path, crop: int, models: list[Path], seeds: range, size: int) -> str:
+    """Whether normal maps are the slopes of one surface, and of the height beside them: real sets'
+    against each learned model's (tileable, as the add-on makes them; the surface fit assumes the
+    map wraps around).
+
+    Two figures per map (trainer/normals.fit_surface, read as OpenGL as the loader stores them):
+    the residual, the share of the slopes' energy no surface explains (real ufoai maps: about 0.01;
+    a generator that makes each normal pixel on its own need not keep it low), and the correlation
+    of the height integrated from the normals with the map's own height channel (where there is one).
+    A discriminator that sees normal and height side by side can tell either apart from the data's.
+    """
+    try:
+        real = load_map_sets(folder, ("colour", "normal", "height"), crop)
+    except DataError:
+        real = load_map_sets(folder, ("colour", "normal"), crop)
+    real_slices = channel_slices(real.maps)
+    rows = [("real sets", [_coherence(decode(image[..., real_slices["normal"]]),
+                                      image[..., real_slices["height"].start] / 255.0 if "height" in real_slices else None)
+                           for image in real.images])]
+    for path in models:
+        model = read_model(path)
+        slices = channel_slices(model.card.maps)
+        outputs = [synthesize(model, SynthesisOptions(s, size, size)) for s in seeds]
+        rows.append((f"learned by {label(path, models)}",
+                     [_coherence(learned_maps(out, model.card.maps, ("normal",))[1]["normal"] * 2 - 1,
+                                 out[..., slices["height"].start] if "height" in slices else None)
+                      for out in outputs]))
+    lines = [f"normal maps as the slopes of one surface (residual: share of slope energy no surface explains; "
+             f"correlation: height integrated from the normals vs the height channel), median [lowest, highest]:"]
+    for name, figures in rows:
+        residuals = [r for r, _ in figures]
+        line = f"  {name:45s} residual {_spread(residuals)}"
+        correlations = [c for _, c in figures if c is not None]
+        if correlations:
+            line += f", correlation {_spread(correlations)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _coherence(vectors: np.ndarray, height: np.ndarray | None) -> tuple[float, float | None]:
+    integrated, residual = fit_surface(vectors, "gl")
+    if height is None:
+        return residual, None
+    return residual, float(np.corrcoef(integrated.ravel(), np.asarray(height, dtype=np.float64).ravel())[0, 1])
+
+
+def _spread(values: list[float]) -> str:
+    return f"{np.median(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
 
 
 def below_bar(shares: list[float]) -> str:

@@ -22,6 +22,7 @@ from PIL import Image
 from blender_ganart.core.model_catalog import BUNDLED_DIR, list_models, resolve_model
 from blender_ganart.core.model_file import MODEL_SUFFIX, ModelCard, load_model, save_model
 from blender_ganart.core.model_maps import channel_count
+from blender_ganart.core.model_reader import read_model
 from blender_ganart.core.network import Generator, GeneratorConfig
 from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 from trainer.metrics import facing_out
@@ -659,19 +660,50 @@ def test_normal_report_sees_the_sets_as_the_models_runs_saw_them():
                                    "--colour-model", str(models / f"rock{MODEL_SUFFIX}")]) == 2
 
 
-def test_normal_report_tells_candidates_of_one_name_apart_and_names_the_steepest_seed(tmp_path, capsys):
-    """A candidate is compared beside the bundled file it would replace, under the same name: each
-    row is labelled by its path then, and the facing-out line names the seed an artist would look at."""
+def _two_game_sets(data: Path) -> Path:
+    """Two sets of a colour map and its game normal map with the height in alpha (normals made
+    from that height, so they are one surface's slopes)."""
     from blender_ganart.core.derived_maps import normal_from_height
 
     rng = np.random.default_rng(0)
-    data = tmp_path / "sets"
     data.mkdir()
-    for name in ("slab", "boulder"):  # a colour map and its game normal map with the height in alpha
-        height = np.clip(rng.normal(0.5, 0.15, (96, 96)), 0, 1).astype(np.float32)
+    for name in ("slab", "boulder"):
+        noise = rng.normal(0.0, 1.0, (96, 96))
+        bumps = sum(np.roll(noise, (dy, dx), axis=(0, 1)) for dy in range(-2, 3) for dx in range(-2, 3)) / 25
+        height = np.clip(0.5 + bumps, 0, 1).astype(np.float32)  # smooth bumps that wrap around, as a tile does
         normals = np.round(normal_from_height(height, 4.0) * 255).astype(np.uint8)
         Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(data / f"{name}.png")
         Image.fromarray(np.dstack([normals, np.round(height * 255).astype(np.uint8)]), "RGBA").save(data / f"{name}_nm.png")
+    return data
+
+
+def test_normal_report_shows_a_models_normals_without_a_levels_noise_and_how_coherent_they_are(tmp_path, capsys):
+    """--without-noise adds a row per learned model with that level's noise strengths at zero
+    (what --g-quiet-levels trains), per pyramid level; --coherence says whether the normals are one
+    surface's slopes: the test sets' are (made from their height), so their residual is near 0 and
+    their integrated height follows the height channel."""
+    data = _two_game_sets(tmp_path / "sets")
+    bundled = Path(train_bundled.BUNDLED) / f"rock-maps{MODEL_SUFFIX}"  # trained with level 5's noise on
+    assert normal_map_report.main(["--data", str(data), "--model", str(bundled), "--without-noise", "5", "--coherence",
+                                   "--seeds", "2", "--count", "8", "--crop", "32", "--size", "64"]) == 0
+    out = capsys.readouterr().out
+    learned = next(line for line in out.splitlines() if line.strip().startswith(f"learned by {bundled.name}"))
+    silent = next(line for line in out.splitlines() if "with level 5's noise off" in line)
+    assert learned.split()[-3:] != silent.split()[-3:] and silent.count(",") == 1  # two levels of 32 px crops
+    real = next(line for line in out.splitlines() if line.strip().startswith("real sets") and "residual" in line)
+    residual, correlation = float(real.split("residual ")[1].split()[0]), float(real.split("correlation ")[1].split()[0])
+    assert residual < 0.05 and correlation > 0.9
+    assert f"learned by {bundled.name}" in out.split("slopes of one surface")[1]
+    model = read_model(bundled)
+    with pytest.raises(SystemExit, match="no pixel noise"):
+        normal_map_report.without_noise(model, 0)
+    assert normal_map_report.without_noise(model, 5).networks == {} and model.weights["levels.5.0.noise_weight"].any()
+
+
+def test_normal_report_tells_candidates_of_one_name_apart_and_names_the_steepest_seed(tmp_path, capsys):
+    """A candidate is compared beside the bundled file it would replace, under the same name: each
+    row is labelled by its path then, and the facing-out line names the seed an artist would look at."""
+    data = _two_game_sets(tmp_path / "sets")
     bundled = Path(train_bundled.BUNDLED) / f"rock-maps{MODEL_SUFFIX}"
     candidate = tmp_path / "candidate" / bundled.name
     candidate.parent.mkdir()

@@ -112,6 +112,33 @@ def test_a_colour_model_starts_a_full_material_run(map_data, tmp_path):
     assert torch.equal(g.state_dict()["levels.0.0.conv.weight"], source.state_dict()["levels.0.0.conv.weight"])
 
 
+def test_quiet_levels_hold_their_noise_at_zero_through_warm_start_training_resume_and_export(map_data, tmp_path):
+    """--g-quiet-levels: the named levels' noise strengths start at zero (even from a model file
+    whose noise was on), stay there while every other strength trains, and the exported file's
+    pixels do not depend on that level's noise."""
+    torch.manual_seed(3)
+    source = Generator(resolve(tiny_config(map_data, tmp_path / "a")).generator_config())  # a colour model
+    with torch.no_grad():
+        for level in (1, 2):
+            source.levels[level][0].noise_weight.fill_(0.5)
+    save_model(tmp_path / "noisy.ganart.pt", source, ModelCard(), half=False)
+    quiet_run = dict(maps=MAPS, g_quiet_levels=(2,), init_from=str(tmp_path / "noisy.ganart.pt"))
+    run = tmp_path / "run"
+    train(tiny_config(map_data, run, steps=2, **quiet_run), log=quiet)
+    train(tiny_config(map_data, run, steps=4, **quiet_run), resume=True, log=quiet)
+    saved = torch.load(run / "checkpoint.pt", weights_only=True)
+    for key in ("G", "G_ema"):
+        assert not saved[key]["levels.2.0.noise_weight"].any(), key
+        moved = saved[key]["levels.1.0.noise_weight"]
+        assert moved.abs().sum() > 0 and not torch.allclose(moved, torch.full_like(moved, 0.5)), key  # level 1 trains
+    export_run(run, tmp_path / "quiet.ganart.pt")
+    model = read_model(tmp_path / "quiet.ganart.pt")
+    assert not model.weights["levels.2.0.noise_weight"].any()
+    for wrong in (dict(g_quiet_levels=(0,)), dict(g_quiet_levels=(3,)), dict(g_quiet_levels=(2,), g_noise=False)):
+        with pytest.raises(ConfigError, match="quiet-levels"):
+            resolve(tiny_config(map_data, tmp_path / "x", **wrong))
+
+
 def test_a_colour_run_folder_starts_a_full_material_run_with_its_discriminator(map_data, tmp_path):
     colour_run = tmp_path / "colour"
     train(tiny_config(map_data, colour_run, steps=2), log=quiet)

@@ -24,6 +24,7 @@ from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLP
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
 from .config import TrainConfig
 from .level_waves import hold_level
+from .quiet_noise import hold_quiet
 from .normals import unit_normals_torch
 from .two_scale import TwoScaleDiscriminator
 
@@ -87,12 +88,13 @@ class TextureArch(Arch):
 
     def build_generator(self) -> Generator:
         g = batch_norm_generator(self.gconfig) if self.config.model.g_batch_norm else Generator(self.gconfig)
-        self._hold_waves(g)
+        self._hold_weights(g)
         return g
 
-    def _hold_waves(self, g: nn.Module) -> None:
+    def _hold_weights(self, g: nn.Module) -> None:
         if self.config.model.periodic_axis == "rows":
             hold_level(g)
+        hold_quiet(g, self.config.model.g_quiet_levels)
 
     def warm_start(self, g: nn.Module, path: str, d: nn.Module | None = None) -> None:
         """`--init-from`: a model file's weights into `g`, or a run folder's G and D into `g` and
@@ -104,7 +106,7 @@ class TextureArch(Arch):
             warm_start.from_run_folder(g, d, Path(path))
         else:
             warm_start.from_model_file(g, self.gconfig, path)
-        self._hold_waves(g)  # a source trained with free waves gives level ones here
+        self._hold_weights(g)  # a source trained with free waves gives level ones here
 
     def inference_generator(self, g: nn.Module) -> nn.Module:
         """The generator as the add-on will run it: batch norm (if any) re-estimated for these

@@ -70,6 +70,9 @@ class ModelOptions:
     global_dim: int = option(_DEFAULT_G.global_dim, "texture G global code size")
     g_upsample: str = option(_DEFAULT_G.upsample, "texture G ×2 upsampling (bilinear; nearest prints the cell grid)", choices=("bilinear", "nearest"))
     g_noise: bool = option(_DEFAULT_G.noise, "texture G per-level pixel noise")
+    g_quiet_levels: tuple[int, ...] = option((), "texture G levels whose pixel noise is held at zero (e.g. 5, the "
+                                                 "full-resolution level of the default widths: its one noise map "
+                                                 "speckles learned normal maps; trainer/quiet_noise.py)")
     periodic_dim: int = option(_DEFAULT_G.periodic_dim, "texture G plane waves whose wave vectors the seed's global code "
                                                         "sets (regular patterns: brick courses, planks); 0 = none",
                                check="non_negative")
@@ -317,6 +320,12 @@ def validate(c: TrainConfig) -> None:
     if c.data.orient == "rows" and c.data.rot90:
         raise ConfigError(f"{flag('orient')} rows turns every image's lines to run along rows, and 90° rotations of "
                           f"the real crops stand half of them upright again: add --no-rot90")
+    quiet = c.model.g_quiet_levels
+    if quiet and not (c.model.arch == "texture" and c.model.g_noise
+                      and all(1 <= level < len(c.model.g_widths) for level in quiet)):
+        raise ConfigError(f"{flag('g_quiet_levels')} {','.join(map(str, quiet))} names levels of the texture "
+                          f"generator's pixel noise: 1 to {len(c.model.g_widths) - 1} (level 0 has none), with "
+                          f"{flag('g_noise')} on")
     if c.model.init_from and c.model.arch != "texture":
         raise ConfigError(f"{flag('init_from')} takes a texture model file; a {c.model.arch} run has no such generator")
     if c.model.arch == "texture":
