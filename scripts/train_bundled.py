@@ -206,7 +206,12 @@ MATERIAL_CPU = dict(NATURE_CPU, max_minutes=35)
 # closest step (1.55 / 2.00 × floor) had seed 3 at 0.946. Step 7250 of 7348 kept: 2.05 / 2.22
 # where the file it replaced (110 minutes from 0.2's CPU Rock) had 2.43 / 2.80 (docs/model_history.md).
 ROCK_MATERIAL = dict(MATERIAL_CPU, max_minutes=65, facing_at_least=0.95)
-MATERIAL_BASE = {"ground": MATERIAL_CPU, "rock": ROCK_MATERIAL, "grass": MATERIAL_CPU,
+# Ground (1.8): the same with the full-resolution level's pixel noise held at zero
+# (--g-quiet-levels 5, trainer/quiet_noise.py): that one noise map speckled 1.6's normal maps.
+# 35 minutes, step 4000 of 4000 kept: 1.99 / 2.03 -> 2.03 / 1.56 x floor, colour 10.7 -> 9.3 (second
+# draw of seeds 2.35 / 2.24 -> 2.41 / 1.61), normal-map SWD 66.3 -> 62.9 (docs/model_history.md).
+GROUND_MATERIAL = dict(MATERIAL_CPU, g_quiet_levels=(5,))
+MATERIAL_BASE = {"ground": GROUND_MATERIAL, "rock": ROCK_MATERIAL, "grass": MATERIAL_CPU,
                  "wood": dict(MATERIAL_CPU, orient="rows"), "metal": GPU_KEEP_10}
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",

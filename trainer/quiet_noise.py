@@ -2,12 +2,13 @@
 
 A generator's per-level noise is one map per level, added to every channel of the level with a
 learned strength each (core/network.py), then mixed by PixelNorm and the output conv. At the
-full-resolution level that one map feeds colour grain and relief alike: in Ground (material)
-(session 32) it is what turns the learned normal maps into speckle, pink and blue pixels where
-the data's normals are clean surfaces. Zeroing its strengths in the bundled file took the
-normal maps' finest-level SWD from 80.5 to 38.2 (floor 16.3) without any training, while the
-colour lost some grain. A run that holds them at zero makes the generator build that
-level's detail from the features above it, which tie colour and relief to one structure.
+full-resolution level that one map feeds colour grain and relief alike: in Ground (material) 1.6
+it turned the learned normal maps into speckle, pink and blue pixels where the data's normals are
+clean surfaces. With its strengths set to zero and nothing retrained, the normal maps' SWD at the
+finest pyramid level fell from 85.0 to 45.5 (floor 16.3; `scripts/normal_map_report.py --data
+data/ground-maps --model FILE --without-noise 5`). A run that holds them at zero makes the
+generator build that level's detail from the features above it; Ground (material) 1.8 was
+trained so, and drew some of that fine detail back (finest level 81.0; docs/model_history.md).
 
 Like level_waves.py the hold lives in the weights, not the file's format: the strengths are
 zero and their gradients masked, so Adam never moves them (a zero gradient from the first step
