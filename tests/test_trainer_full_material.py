@@ -139,6 +139,29 @@ def test_quiet_levels_hold_their_noise_at_zero_through_warm_start_training_resum
             resolve(tiny_config(map_data, tmp_path / "x", **wrong))
 
 
+def test_quiet_writes_a_copy_with_only_the_levels_noise_at_zero(map_data, tmp_path, capsys):
+    """`python -m trainer quiet MODEL --levels L --out FILE`: the named levels' noise strengths are
+    zero in the copy, every other weight is bit for bit the source's, and the card says what was
+    done; a level without noise, or the source itself as --out, is refused."""
+    torch.manual_seed(4)
+    source = Generator(resolve(tiny_config(map_data, tmp_path / "a")).generator_config())
+    with torch.no_grad():
+        for level in (1, 2):
+            source.levels[level][0].noise_weight.fill_(0.25)
+    save_model(tmp_path / "noisy.ganart.pt", source, ModelCard(training_command="python -m trainer train ..."))
+    assert main(["quiet", str(tmp_path / "noisy.ganart.pt"), "--levels", "2", "--out", str(tmp_path / "quiet.ganart.pt")]) == 0
+    before, after = read_model(tmp_path / "noisy.ganart.pt"), read_model(tmp_path / "quiet.ganart.pt")
+    assert not after.weights["levels.2.0.noise_weight"].any() and after.weights["levels.1.0.noise_weight"].all()
+    assert [k for k in before.weights if not np.array_equal(before.weights[k], after.weights[k])] == ["levels.2.0.noise_weight"]
+    assert after.card.training_command == "python -m trainer train ... ; then level 2's pixel noise set to zero (python -m trainer quiet)"
+    capsys.readouterr()
+    for levels in ("0", "3"):
+        assert main(["quiet", str(tmp_path / "noisy.ganart.pt"), "--levels", levels, "--out", str(tmp_path / "x.ganart.pt")]) == 2
+        assert "no pixel noise on level" in capsys.readouterr().err and not (tmp_path / "x.ganart.pt").exists()
+    assert main(["quiet", str(tmp_path / "noisy.ganart.pt"), "--levels", "2", "--out", str(tmp_path / "noisy.ganart.pt")]) == 2
+    assert "the model file itself" in capsys.readouterr().err
+
+
 def test_a_colour_run_folder_starts_a_full_material_run_with_its_discriminator(map_data, tmp_path):
     colour_run = tmp_path / "colour"
     train(tiny_config(map_data, colour_run, steps=2), log=quiet)

@@ -19,7 +19,7 @@ from blender_ganart.core.synthesis import SynthesisOptions, synthesize
 
 from .config import TrainConfig, flag, load_config, override, refuse_fixed_options, resolve, resumable_options
 from .errors import ConfigError, TrainerError
-from .flags import add_train_arguments, given_train_options
+from .flags import add_train_arguments, given_train_options, int_tuple
 from .loop import train
 from .map_sets import load_training_images
 from .run_folder import CONFIG_NAME, command_line
@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", action="store_true", help="export the generator at the last checkpoint even when "
                    "the run kept a better one (train --keep-best)")
     p.add_argument("--float32", action="store_true", help="store float32 weights (default: float16, half the size)")
+
+    p = sub.add_parser("quiet", help="a copy of a model file with chosen levels' pixel noise at zero",
+                       description="Writes MODEL with the pixel-noise strengths of --levels set to zero and "
+                                   "nothing else changed: what train --g-quiet-levels holds while training "
+                                   "(trainer/quiet_noise.py).")
+    p.add_argument("model", help="a .ganart.pt model file")
+    p.add_argument("--levels", required=True, type=int_tuple, help="levels, e.g. 5 (the full-resolution level "
+                   "of the default widths)")
+    p.add_argument("--out", required=True, help="model file to write (name it *.ganart.pt)")
 
     p = sub.add_parser("sample", help="a PNG grid of textures from fixed seeds")
     p.add_argument("source", help="a run folder or a .ganart.pt model file")
@@ -90,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_export(args)
         if args.command == "sample":
             return cmd_sample(args)
+        if args.command == "quiet":
+            return cmd_quiet(args)
         return cmd_eval(args)
     except TrainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -132,6 +143,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     kept = " (the best the run kept; --last for its last)" if KEPT_NOTE in card.training_command else ""
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): '{card.name}', {card.training_steps} steps{kept}, "
           f"native size {card.native_size} px")
+    return 0
+
+
+def cmd_quiet(args: argparse.Namespace) -> int:
+    from .quiet_noise import quiet_model_file
+
+    if Path(args.out).resolve() == Path(args.model).resolve():
+        raise ConfigError("--out names the model file itself; write the copy elsewhere")
+    path = quiet_model_file(args.model, args.out, args.levels)
+    print(f"wrote {path}: {args.model} with level {','.join(map(str, args.levels))}'s pixel noise at zero")
     return 0
 
 

@@ -24,7 +24,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             if kind is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             elif typing.get_origin(kind) is tuple:
-                kwargs["type"] = _int_tuple
+                kwargs["type"] = int_tuple
                 kwargs["metavar"] = "N,N,…"
             else:
                 kwargs["type"] = kind
@@ -56,7 +56,7 @@ def as_flags(options: dict) -> list[str]:
     return argv
 
 
-def _int_tuple(text: str) -> tuple[int, ...]:
+def int_tuple(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
