@@ -48,8 +48,10 @@ def hold_quiet(g: nn.Module, levels: tuple[int, ...]) -> None:
 def quiet_model_file(source: str | Path, out: str | Path, levels: tuple[int, ...]) -> Path:
     """`python -m trainer quiet`: a copy of a model file with `levels`' noise strengths at zero and
     every other weight as it was (float16 in, float16 out: the same values), the card's command
-    telling what was done. What `--g-quiet-levels` trains toward, without training: on Rock
-    (material) 1.7 it took the normal maps' finest-level SWD from 53.5 to 27.0 (floor 19.4)."""
+    telling what was done. What `--g-quiet-levels` trains toward, without training, to see what a
+    level's noise does: on Rock (material) 1.7 it took the normal maps' finest-level SWD from 53.5 to
+    27.0 (floor 19.4) but the colour from 2.05 / 2.22 to 2.85 / 2.99 x floor (colour distance 10.6 ->
+    12.9, `scripts/model_report.py`): the colour leans on that noise, so the hold belongs in training."""
     from blender_ganart.core.model_file import load_model, save_model
 
     from .errors import ConfigError
