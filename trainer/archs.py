@@ -24,8 +24,8 @@ from .baselines import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLP
 from .batch_norm import batch_norm_generator, recalibrated_and_folded
 from .config import TrainConfig
 from .level_waves import hold_level
-from .quiet_noise import hold_quiet
 from .normals import unit_normals_torch
+from .quiet_noise import hold_quiet
 from .two_scale import TwoScaleDiscriminator
 
 
@@ -92,6 +92,7 @@ class TextureArch(Arch):
         return g
 
     def _hold_weights(self, g: nn.Module) -> None:
+        """The weights a run holds fixed: level waves' column parts, quiet levels' noise strengths."""
         if self.config.model.periodic_axis == "rows":
             hold_level(g)
         hold_quiet(g, self.config.model.g_quiet_levels)
@@ -106,7 +107,7 @@ class TextureArch(Arch):
             warm_start.from_run_folder(g, d, Path(path))
         else:
             warm_start.from_model_file(g, self.gconfig, path)
-        self._hold_weights(g)  # a source trained with free waves gives level ones here
+        self._hold_weights(g)  # a source with free waves gives level ones here, one with noise quiet levels
 
     def inference_generator(self, g: nn.Module) -> nn.Module:
         """The generator as the add-on will run it: batch norm (if any) re-estimated for these
