@@ -114,8 +114,8 @@ def test_a_colour_model_starts_a_full_material_run(map_data, tmp_path):
 
 def test_quiet_levels_hold_their_noise_at_zero_through_warm_start_training_resume_and_export(map_data, tmp_path):
     """--g-quiet-levels: the named levels' noise strengths start at zero (even from a model file
-    whose noise was on), stay there while every other strength trains, and the exported file's
-    pixels do not depend on that level's noise."""
+    whose noise was on), stay there while every other strength trains, through a resume, and the
+    exported file holds them at zero; levels without noise are refused."""
     torch.manual_seed(3)
     source = Generator(resolve(tiny_config(map_data, tmp_path / "a")).generator_config())  # a colour model
     with torch.no_grad():
