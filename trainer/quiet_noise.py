@@ -23,6 +23,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from blender_ganart.core.model_file import load_model, save_model
+
+from .errors import ConfigError
+
 
 def noise_strengths(g: nn.Module, level: int) -> nn.Parameter:
     """The per-channel strength of `level`'s pixel noise (the first block of the level)."""
@@ -52,10 +56,6 @@ def quiet_model_file(source: str | Path, out: str | Path, levels: tuple[int, ...
     level's noise does: on Rock (material) 1.7 it took the normal maps' finest-level SWD from 53.5 to
     27.0 (floor 19.4) but the colour from 2.05 / 2.22 to 2.85 / 2.99 x floor (colour distance 10.6 ->
     12.9, `scripts/model_report.py`): the colour leans on that noise, so the hold belongs in training."""
-    from blender_ganart.core.model_file import load_model, save_model
-
-    from .errors import ConfigError
-
     loaded = load_model(source)
     with torch.no_grad():
         for level in levels:
