@@ -11,7 +11,9 @@ differently are compared in separate runs of this script):
 - each --colour-model: its colour textures (tileable, as the add-on makes them by default), normals
   derived from them as the add-on derives them;
 - each --model: a full-material model's own normal channels, made unit length as the add-on does.
-SWD is the trainer's (trainer/metrics.py): ×10³, mean over Laplacian levels, lower is better.
+SWD is the trainer's (trainer/metrics.py): ×10³, mean over Laplacian levels, lower is better, and a
+mean over --draws draws: draw k takes crops with seed --seed + 2k (its floor's other side + 2k + 1)
+and textures of the k-th block of --seeds seeds from --first-seed, so draw 0 is what one draw was.
 It also counts the conventions the loader found in the folder's game normal maps.
 
     .venv/bin/python scripts/normal_map_report.py --data data/rock-maps \\
@@ -49,6 +51,11 @@ TEXTURE = 512  # generated textures are this size; crops are drawn from several 
 # model: a Ground (material) candidate read 133.0 on seeds 0-7 and 76.3 / 69.7 / 90.1 on the next
 # eights (`--seeds 8 --first-seed 8` ...), where the file it replaced read 93.6 / 73.6 / 93.8 / 85.8.
 SEEDS = 32
+# Draws of real crops and of SEEDS textures each SWD is averaged over (--draws). One draw of 32 still
+# swung with the seeds: Grass (material)'s candidate with --g-quiet-levels 5 read 134.0 on seeds
+# 0-31 of 512 px, 66.9 and 81.9 on 128 seeds of 256 px from 0 and from 1000 (`--seeds 128 --size 256
+# --draws 1`), the file it would replace 47.9, 82.9 and 58.1: one draw reversed the other's order.
+DRAWS = 4
 FIRST_SEEDS_BAR = 0.95  # tests/test_bundled_models.py asks more of each material model's seeds 0-3
 
 
@@ -62,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the draw of crops (real and generated)")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="textures per model")
     parser.add_argument("--first-seed", type=int, default=0, help="the first texture's seed")
+    parser.add_argument("--draws", type=int, default=DRAWS,
+                        help="draws of crops and of --seeds textures each SWD is a mean over (the next draw takes the next seeds)")
     parser.add_argument("--size", type=int, default=TEXTURE, help="generated textures' size in px")
     parser.add_argument("--counts-only", action="store_true", help="only the conventions and the sets per map")
     parser.add_argument("--per-map", action="store_true",
@@ -71,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coherence", action="store_true",
                         help="also whether each learned model's normals are the slopes of one surface, and of its height")
     args = parser.parse_args(argv)
+    if args.draws < 1 or args.seeds < 1:
+        parser.error(f"--draws and --seeds must be at least 1, got {args.draws} and {args.seeds}")
     seen_as = data_seen_by([*args.model, *args.colour_model])
     if seen_as is None:
         print("error: the models' runs saw their data differently (their cards' --orient / --no-rot90); "
@@ -87,49 +98,61 @@ def main(argv: list[str] | None = None) -> int:
     if args.counts_only:
         return 0
     rot90 = seen_as["rot90"]
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     if sets.turned or not rot90:
         print(f"real sets as the models saw them: {len(sets.turned)} turned so their lines run along rows, "
               f"{'with' if rot90 else 'without'} 90° turns of the crops")
-    real = normal_crops(sets, args.crop, args.count, args.seed, rot90)
-    rows = [("real vs real (floor)", swd_per_level(real, normal_crops(sets, args.crop, args.count, args.seed + 1, rot90),
-                                                   seed=args.seed))]
     derived = ImageSet([np.dstack([im[..., :3], encode(derive_maps(im[..., :3] / 255.0, ("normal",), tileable=False)["normal"])])
                         for im in sets.images], sets.paths, maps=("colour", "normal"))
-    rows.append(("derived from the real colour",
-                 swd_per_level(real, normal_crops(derived, args.crop, args.count, args.seed, rot90), seed=args.seed)))
-    for path in args.colour_model:
-        model = read_model(path)
-        colours = [synthesize(model, SynthesisOptions(s, args.size, args.size))[..., :3] for s in seeds]
-        made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
-        rows.append((f"derived from {path.name}",
-                     swd_per_level(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
+    rows: dict[str, list[list[float]]] = {}  # a row's per-level SWDs, one list per draw
+    learned_shares: dict[Path, list[float]] = {path: [] for path in args.model}
+    colour_models = [(path, read_model(path)) for path in args.colour_model]
+    learned_models = [(path, read_model(path)) for path in args.model]
+    for k in range(args.draws):
+        crop_seed = args.seed + 2 * k  # draw 0: the crops every report before --draws used
+        seeds = range(args.first_seed + k * args.seeds, args.first_seed + (k + 1) * args.seeds)
+        real = normal_crops(sets, args.crop, args.count, crop_seed, rot90)
+
+        def judged(name: str, fake: torch.Tensor) -> None:
+            rows.setdefault(name, []).append(swd_per_level(real, fake, seed=crop_seed))
+
+        judged("real vs real (floor)", normal_crops(sets, args.crop, args.count, crop_seed + 1, rot90))
+        judged("derived from the real colour", normal_crops(derived, args.crop, args.count, crop_seed, rot90))
+        for path, model in colour_models:
+            colours = [synthesize(model, SynthesisOptions(s, args.size, args.size))[..., :3] for s in seeds]
+            made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
+            judged(f"derived from {path.name}", crops_of(made, args.crop, args.count, crop_seed))
+        for path, model in learned_models:
+            made = learned_normals(model, seeds, args.size)
+            judged(f"learned by {label(path, args.model)}", crops_of(made, args.crop, args.count, crop_seed))
+            learned_shares[path] += [facing_out(normal * 2 - 1) for normal in made]
+            for level in args.without_noise:
+                quiet = learned_normals(without_noise(model, level), seeds, args.size)
+                judged(f"  the same with level {level}'s noise off",
+                       crops_of(quiet, args.crop, args.count, crop_seed))
+    textures = range(args.first_seed, args.first_seed + args.draws * args.seeds)
     learned_facing = []
-    for path in args.model:
-        model = read_model(path)
-        made = learned_normals(model, seeds, args.size)
-        rows.append((f"learned by {label(path, args.model)}",
-                     swd_per_level(real, crops_of(made, args.crop, args.count, args.seed), seed=args.seed)))
-        shares = [facing_out(normal * 2 - 1) for normal in made]
+    for path, shares in learned_shares.items():
         steepest = int(np.argmin(shares))
         steeper = steeper_than_data(shares, facing)
         learned_facing.append(f"  {label(path, args.model):45s} mean {np.mean(shares):.3f}, "
-                              f"lowest {shares[steepest]:.3f} (seed {seeds[steepest]}); {below_bar(shares)}"
+                              f"lowest {shares[steepest]:.3f} (seed {textures[steepest]}); {below_bar(shares)}"
                               + (f"; steeper than its data: {steeper}" if steeper else ""))
-        for level in args.without_noise:
-            quiet = without_noise(model, level)
-            rows.append((f"  the same with level {level}'s noise off",
-                         swd_per_level(real, crops_of(learned_normals(quiet, seeds, args.size), args.crop, args.count,
-                                                      args.seed), seed=args.seed)))
     print(f"normal-map SWD x1e3 against {args.count} real {args.crop}-px normal crops of {len(sets)} sets in {args.data}"
-          f" (mean over Laplacian levels; per level, finest first)")
-    for name, levels in rows:
-        print(f"  {name:45s} {np.mean(levels):8.2f}   [{', '.join(f'{v:.1f}' for v in levels)}]")
+          f" (mean over Laplacian levels; per level, finest first), "
+          + (f"a mean over {args.draws} draws of crops and of {args.seeds} textures [per draw]"
+             if args.draws > 1 else "one draw"))
+    for name, draws in rows.items():
+        levels = np.mean(draws, axis=0)
+        line = f"  {name:45s} {np.mean(levels):8.2f}   [{', '.join(f'{v:.1f}' for v in levels)}]"
+        if args.draws > 1:
+            line += f"   [{', '.join(f'{np.mean(d):.1f}' for d in draws)}]"
+        print(line)
     if learned_facing:
-        print(f"pixels facing out in the learned normal maps ({args.seeds} seeds of {args.size} px):")
+        print(f"pixels facing out in the learned normal maps ({len(textures)} seeds of {args.size} px):")
         print("\n".join(learned_facing))
     if args.coherence:
-        print(coherence_report(args.data, args.crop, args.model, seeds, args.size))
+        print(coherence_report(args.data, args.crop, args.model, range(args.first_seed, args.first_seed + args.seeds),
+                               args.size))
     return 0
 
 

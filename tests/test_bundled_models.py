@@ -685,11 +685,14 @@ def test_normal_report_shows_a_models_normals_without_a_levels_noise_and_how_coh
     data = _two_game_sets(tmp_path / "sets")
     bundled = Path(train_bundled.BUNDLED) / f"rock-maps{MODEL_SUFFIX}"  # trained with level 5's noise on
     assert normal_map_report.main(["--data", str(data), "--model", str(bundled), "--without-noise", "5", "--coherence",
-                                   "--seeds", "2", "--count", "8", "--crop", "32", "--size", "64"]) == 0
+                                   "--seeds", "2", "--count", "8", "--crop", "32", "--size", "64", "--draws", "3"]) == 0
     out = capsys.readouterr().out
     learned = next(line for line in out.splitlines() if line.strip().startswith(f"learned by {bundled.name}"))
     silent = next(line for line in out.splitlines() if "with level 5's noise off" in line)
-    assert learned.split()[-3:] != silent.split()[-3:] and silent.count(",") == 1  # two levels of 32 px crops
+    levels, draws = (_brackets(line) for line in (learned, silent)), (_brackets(line, 1) for line in (learned, silent))
+    (learned_levels, silent_levels), (learned_draws, silent_draws) = levels, draws
+    assert learned_levels != silent_levels and len(silent_levels) == 2  # two levels of 32 px crops
+    assert len(learned_draws) == len(silent_draws) == 3 and len(set(learned_draws)) == 3  # each draw its own crops
     real = next(line for line in out.splitlines() if line.strip().startswith("real sets") and "residual" in line)
     residual, correlation = float(real.split("residual ")[1].split()[0]), float(real.split("correlation ")[1].split()[0])
     assert residual < 0.05 and correlation > 0.9
@@ -709,9 +712,18 @@ def test_normal_report_tells_candidates_of_one_name_apart_and_names_the_steepest
     candidate.parent.mkdir()
     shutil.copyfile(bundled, candidate)
     assert normal_map_report.main(["--data", str(data), "--model", str(bundled), str(candidate),
-                                   "--seeds", "2", "--first-seed", "5", "--count", "8", "--crop", "32"]) == 0
+                                   "--seeds", "2", "--first-seed", "5", "--count", "8", "--crop", "32", "--draws", "2"]) == 0
     out = capsys.readouterr().out
     for path in (bundled, candidate):
         assert f"learned by {path}" in out
         assert f"  {path}" in out.split("pixels facing out in the learned")[1]
-    assert "(seed 5)" in out or "(seed 6)" in out
+    assert "(4 seeds of 512 px)" in out  # two draws of two seeds each: 5-6, then 7-8
+    assert any(f"(seed {seed})" in out for seed in (5, 6, 7, 8))
+    with pytest.raises(SystemExit):
+        normal_map_report.main(["--data", str(data), "--model", str(bundled), "--draws", "0"])
+    assert "--draws and --seeds must be at least 1" in capsys.readouterr().err
+
+
+def _brackets(line: str, which: int = 0) -> list[float]:
+    """The figures in a report line's `which`-th [...] list (0: per level, 1: per draw)."""
+    return [float(v) for v in line.split("[")[which + 1].split("]")[0].split(",")]
