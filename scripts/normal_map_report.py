@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{'with' if rot90 else 'without'} 90° turns of the crops")
     derived = ImageSet([np.dstack([im[..., :3], encode(derive_maps(im[..., :3] / 255.0, ("normal",), tileable=False)["normal"])])
                         for im in sets.images], sets.paths, maps=("colour", "normal"))
-    rows: dict[str, list[list[float]]] = {}  # a row's per-level SWDs, one list per draw
+    # Each row's per-level SWDs, one list per draw, under (its label, the file it is of): two files
+    # may share a label ("  the same with level 5's noise off" under each model).
+    rows: dict[tuple[str, Path | None], list[list[float]]] = {}
     learned_shares: dict[Path, list[float]] = {path: [] for path in args.model}
     colour_models = [(path, read_model(path)) for path in args.colour_model]
     learned_models = [(path, read_model(path)) for path in args.model]
@@ -112,23 +114,23 @@ def main(argv: list[str] | None = None) -> int:
         seeds = range(args.first_seed + k * args.seeds, args.first_seed + (k + 1) * args.seeds)
         real = normal_crops(sets, args.crop, args.count, crop_seed, rot90)
 
-        def judged(name: str, fake: torch.Tensor) -> None:
-            rows.setdefault(name, []).append(swd_per_level(real, fake, seed=crop_seed))
+        def judged(name: str, fake: torch.Tensor, path: Path | None = None) -> None:
+            rows.setdefault((name, path), []).append(swd_per_level(real, fake, seed=crop_seed))
 
         judged("real vs real (floor)", normal_crops(sets, args.crop, args.count, crop_seed + 1, rot90))
         judged("derived from the real colour", normal_crops(derived, args.crop, args.count, crop_seed, rot90))
         for path, model in colour_models:
             colours = [synthesize(model, SynthesisOptions(s, args.size, args.size))[..., :3] for s in seeds]
             made = [derive_maps(colour, ("normal",))["normal"] for colour in colours]
-            judged(f"derived from {path.name}", crops_of(made, args.crop, args.count, crop_seed))
+            judged(f"derived from {path.name}", crops_of(made, args.crop, args.count, crop_seed), path)
         for path, model in learned_models:
             made = learned_normals(model, seeds, args.size)
-            judged(f"learned by {label(path, args.model)}", crops_of(made, args.crop, args.count, crop_seed))
+            judged(f"learned by {label(path, args.model)}", crops_of(made, args.crop, args.count, crop_seed), path)
             learned_shares[path] += [facing_out(normal * 2 - 1) for normal in made]
             for level in args.without_noise:
                 quiet = learned_normals(without_noise(model, level), seeds, args.size)
-                judged(f"  the same with level {level}'s noise off",
-                       crops_of(quiet, args.crop, args.count, crop_seed))
+                judged(f"  the same with level {level}'s noise off", crops_of(quiet, args.crop, args.count, crop_seed),
+                       path)
     textures = range(args.first_seed, args.first_seed + args.draws * args.seeds)
     learned_facing = []
     for path, shares in learned_shares.items():
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
           f" (mean over Laplacian levels; per level, finest first), "
           + (f"a mean over {args.draws} draws of crops and of {args.seeds} textures [per draw]"
              if args.draws > 1 else "one draw"))
-    for name, draws in rows.items():
+    for (name, _), draws in rows.items():
         levels = np.mean(draws, axis=0)
         line = f"  {name:45s} {np.mean(levels):8.2f}   [{', '.join(f'{v:.1f}' for v in levels)}]"
         if args.draws > 1:

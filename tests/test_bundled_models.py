@@ -711,13 +711,18 @@ def test_normal_report_tells_candidates_of_one_name_apart_and_names_the_steepest
     candidate = tmp_path / "candidate" / bundled.name
     candidate.parent.mkdir()
     shutil.copyfile(bundled, candidate)
-    assert normal_map_report.main(["--data", str(data), "--model", str(bundled), str(candidate),
-                                   "--seeds", "2", "--first-seed", "5", "--count", "8", "--crop", "32", "--draws", "2"]) == 0
+    assert normal_map_report.main(["--data", str(data), "--model", str(bundled), str(candidate), "--without-noise", "5",
+                                   "--seeds", "2", "--first-seed", "5", "--count", "8", "--crop", "32", "--draws", "2",
+                                   "--size", "128"]) == 0
     out = capsys.readouterr().out
     for path in (bundled, candidate):
         assert f"learned by {path}" in out
         assert f"  {path}" in out.split("pixels facing out in the learned")[1]
-    assert "(4 seeds of 512 px)" in out  # two draws of two seeds each: 5-6, then 7-8
+    assert "(4 seeds of 128 px)" in out  # two draws of two seeds each: 5-6, then 7-8
+    rows = out.split("normal-map SWD")[1].split("pixels facing out")[0].splitlines()
+    quiet = [i for i, line in enumerate(rows) if "with level 5's noise off" in line]
+    assert len(quiet) == 2 and all("learned by" in rows[i - 1] for i in quiet)  # one under each file, two draws each
+    assert all(len(_brackets(rows[i], 1)) == 2 for i in quiet)
     assert any(f"(seed {seed})" in out for seed in (5, 6, 7, 8))
     with pytest.raises(SystemExit):
         normal_map_report.main(["--data", str(data), "--model", str(bundled), "--draws", "0"])
