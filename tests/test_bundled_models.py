@@ -689,8 +689,8 @@ def test_normal_report_shows_a_models_normals_without_a_levels_noise_and_how_coh
     out = capsys.readouterr().out
     learned = next(line for line in out.splitlines() if line.strip().startswith(f"learned by {bundled.name}"))
     silent = next(line for line in out.splitlines() if "with level 5's noise off" in line)
-    levels, draws = (_brackets(line) for line in (learned, silent)), (_brackets(line, 1) for line in (learned, silent))
-    (learned_levels, silent_levels), (learned_draws, silent_draws) = levels, draws
+    learned_levels, silent_levels = _brackets(learned), _brackets(silent)
+    learned_draws, silent_draws = _brackets(learned, 1), _brackets(silent, 1)
     assert learned_levels != silent_levels and len(silent_levels) == 2  # two levels of 32 px crops
     assert len(learned_draws) == len(silent_draws) == 3 and len(set(learned_draws)) == 3  # each draw its own crops
     real = next(line for line in out.splitlines() if line.strip().startswith("real sets") and "residual" in line)
