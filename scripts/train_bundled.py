@@ -213,13 +213,12 @@ ROCK_MATERIAL = dict(MATERIAL_CPU, max_minutes=65, facing_at_least=0.95)
 # resumed to 65 minutes (its last step had been the best), step 6000 of 7445 kept: 2.03 / 1.56 ->
 # 1.67 / 1.76 (second draw 2.41 / 1.61 -> 1.64 / 1.79), within 2x at both scales on both draws;
 # colour distance 9.3 -> 16.2 and normal-map SWD 62.9 -> 72.0 farther (docs/model_history.md).
-GROUND_MATERIAL = dict(MATERIAL_CPU, g_quiet_levels=(5,), max_minutes=65)
+QUIET_MATERIAL = dict(MATERIAL_CPU, g_quiet_levels=(5,), max_minutes=65)
 # Grass (2.0): the same as Ground's, from the colour model, 35 minutes then resumed to 65; step 7250
 # of 7653 kept: 1.68 / 2.14 -> 1.38 / 1.62 x floor (second draw 1.73 / 2.12 -> 1.54 / 1.62), colour
 # distance 13.2 -> 8.1; normal-map SWD 76.4 -> 74.5 over four draws of 32 textures (one draw read
 # 47.9 -> 134.0), the normals far nearer one surface's slopes (residual 0.169 -> 0.032).
-GRASS_MATERIAL = dict(MATERIAL_CPU, g_quiet_levels=(5,), max_minutes=65)
-MATERIAL_BASE = {"ground": GROUND_MATERIAL, "rock": ROCK_MATERIAL, "grass": GRASS_MATERIAL,
+MATERIAL_BASE = {"ground": QUIET_MATERIAL, "rock": ROCK_MATERIAL, "grass": QUIET_MATERIAL,
                  "wood": dict(MATERIAL_CPU, orient="rows"), "metal": GPU_KEEP_10}
 RECIPES.update({
     f"{name}-maps": Recipe(f"{name}-maps", f"{recipe.title} (material)",
